@@ -1,0 +1,41 @@
+/**
+ * The base of every command: a `--verbose` flag, and one place that renders core errors (one line
+ * of what went wrong, then `hint:` lines; the stack only with --verbose) and maps their codes to
+ * exit codes (0 success, 1 failed check or job, 2 bad usage or input).
+ */
+import {Command, Flags} from '@oclif/core'
+import {chalkStderr} from 'chalk'
+
+import {exitCodeFor, LlmfragError} from '../errors.js'
+
+export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    verbose: Flags.boolean({description: 'Print stack traces with errors.', helpGroup: 'GLOBAL'}),
+  }
+
+  protected get verbose(): boolean {
+    return this.argv.includes('--verbose')
+  }
+
+  /** Writes one line to stderr (progress and notes never mix with --json output on stdout). */
+  protected note(line: string): void {
+    process.stderr.write(line + '\n')
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (err instanceof LlmfragError) {
+      const exit = exitCodeFor(err.code)
+      if (this.jsonEnabled()) {
+        this.logJson({error: {code: err.code, message: err.message, hints: err.hints, details: err.details}})
+      } else {
+        const red = chalkStderr.red
+        process.stderr.write(`${red('error:')} ${err.message}\n`)
+        for (const h of err.hints) process.stderr.write(`${chalkStderr.dim('hint:')} ${h}\n`)
+        if (this.verbose && err.stack) process.stderr.write(err.stack + '\n')
+      }
+      process.exitCode = exit
+      return this.exit(exit)
+    }
+    return super.catch(err)
+  }
+}
