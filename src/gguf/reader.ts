@@ -79,7 +79,7 @@ class Cursor {
     const at = this.pos
     const v = this.u64(f)
     if (v > BigInt(max)) {
-      throw this.fail(f, at, `${v} ${unit} cannot fit in the ${this.src.size - at} bytes left in the file (at most ${max})`)
+      throw this.fail(f, at, `${v} ${unit} cannot fit in the ${this.src.size - at} bytes left in the file (at most ${max}): truncated or damaged`)
     }
     return Number(v)
   }
