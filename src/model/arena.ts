@@ -1,0 +1,93 @@
+/**
+ * The weight arena: shared `WebAssembly.Memory` regions that hold whole groups of tensors (a
+ * transformer block, the embedding, the head), so that WebAssembly kernels and worker threads can
+ * later read the weights in place (a module instance imports one memory; one memory holds at most
+ * 4 GiB, so a 14 GB model needs several). A group never straddles two regions.
+ *
+ * Regions grow page by page as groups are placed (fresh memory costs seconds per GB to touch on
+ * these machines, so nothing is allocated that will not be filled). Each memory is created with
+ * the largest maximum so that kernels may later append their own scratch after the weights.
+ */
+import {LlmfragError} from '../errors.js'
+
+const PAGE = 65536 // bytes in a WebAssembly page
+const MAX_PAGES = 65535 // one page short of 4 GiB, so a Uint8Array over a whole region stays < 2^32 elements
+/** Default region budget for weights: leaves 512 MiB of each memory for kernel scratch. */
+export const DEFAULT_REGION_BYTES = 3.5 * 1024 ** 3
+const ALIGN = 64 // bytes: a cache line, and a multiple of every SIMD width
+
+/** A placed block: the region (index into `memories`) and its byte range there. */
+export interface ArenaSlice {
+  readonly region: number
+  readonly offset: number
+  readonly bytes: number
+}
+
+export class Arena {
+  readonly memories: WebAssembly.Memory[] = []
+  /** Bytes handed out in each region (the next free offset before alignment). */
+  private readonly used: number[] = []
+
+  constructor(readonly regionBytes: number = DEFAULT_REGION_BYTES) {
+    if (!(regionBytes > 0) || regionBytes > MAX_PAGES * PAGE) {
+      throw new LlmfragError('INTERNAL', `arena region size ${regionBytes} is outside (0, ${MAX_PAGES * PAGE}]`)
+    }
+  }
+
+  /** Total bytes reserved across regions (page-rounded), for memory reports. */
+  get reservedBytes(): number {
+    return this.memories.reduce((s, m) => s + m.buffer.byteLength, 0)
+  }
+
+  /**
+   * Places a group of blocks (sizes in bytes, each 64-byte aligned) contiguously in one region:
+   * the current one if the group fits its budget, else a new one.
+   */
+  allocGroup(sizes: readonly number[]): ArenaSlice[] {
+    const total = sizes.reduce((s, n) => s + align(n), 0)
+    if (total > this.regionBytes) {
+      throw new LlmfragError('UNSUPPORTED', `a tensor group of ${total} bytes does not fit one ${this.regionBytes}-byte memory region`, {
+        hints: ['a single transformer block larger than ~3.5 GiB cannot be placed in WebAssembly memory'],
+        details: {bytes: total},
+      })
+    }
+    let region = this.memories.length - 1
+    if (region < 0 || align(this.used[region]) + total > this.regionBytes) region = this.openRegion()
+    let offset = align(this.used[region])
+    this.ensure(region, offset + total)
+    const slices = sizes.map((bytes) => {
+      const s: ArenaSlice = {region, offset, bytes}
+      offset += align(bytes)
+      return s
+    })
+    this.used[region] = offset
+    return slices
+  }
+
+  /** A byte view of a slice (valid for the life of the arena; growth never moves shared memory). */
+  bytes(s: ArenaSlice): Uint8Array {
+    return new Uint8Array(this.memories[s.region].buffer, s.offset, s.bytes)
+  }
+
+  /** A float32 view of a slice (bytes must be a multiple of 4; offsets are 64-byte aligned). */
+  floats(s: ArenaSlice): Float32Array {
+    return new Float32Array(this.memories[s.region].buffer, s.offset, s.bytes >>> 2)
+  }
+
+  private openRegion(): number {
+    this.memories.push(new WebAssembly.Memory({initial: 0, maximum: MAX_PAGES, shared: true}))
+    this.used.push(0)
+    return this.memories.length - 1
+  }
+
+  private ensure(region: number, end: number): void {
+    const m = this.memories[region]
+    const have = m.buffer.byteLength / PAGE
+    const need = Math.ceil(end / PAGE)
+    if (need > have) m.grow(need - have)
+  }
+}
+
+function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN
+}

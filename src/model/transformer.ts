@@ -1,0 +1,118 @@
+/**
+ * The llama-family forward pass (llama2.c's `forward`, batched): config, weights and run state
+ * kept apart, every buffer preallocated in `RunState`, every matrix product through one MatmulFn.
+ *
+ *   x = embed(tokens)                                       (n, dim)
+ *   per block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
+ *              x += Wdown · (silu(Wgate·norm(x)) * Wup·norm(x))
+ *   logits = Wout · norm(x)                                  (n or 1, vocab)
+ */
+import {LlmfragError} from '../errors.js'
+import {attention} from './attention.js'
+import type {ModelConfig} from './config.js'
+import {createMatmul, type MatmulFn} from './matmul.js'
+import {addInPlace, rmsnorm, rope, ropeAngles, swiglu} from './ops.js'
+import {RunState, type RunStateOptions} from './state.js'
+import type {ModelWeights} from './weights.js'
+
+export class Transformer {
+  readonly state: RunState
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly weights: ModelWeights,
+    options: RunStateOptions,
+    private readonly matmul: MatmulFn = createMatmul(Math.max(config.dim, config.ffnHidden, config.attnOutDim)),
+  ) {
+    this.state = new RunState(config, options)
+  }
+
+  get ctx(): number {
+    return this.state.ctx
+  }
+
+  get maxBatch(): number {
+    return this.state.maxBatch
+  }
+
+  /**
+   * Evaluates tokens[0..n) at positions pos..pos+n-1 (1 <= n <= maxBatch, causal), writing their
+   * keys and values into cache slots pos..pos+n-1; slots 0..pos-1 must hold earlier positions.
+   * Logits land in state.logits: (n, vocab) when allLogits, else row 0 holds the last position's.
+   */
+  forward(tokens: ArrayLike<number>, pos: number, allLogits = false): void {
+    const c = this.config
+    const s = this.state
+    const w = this.weights
+    const mm = this.matmul
+    const n = tokens.length
+    this.check(tokens, pos)
+    const {dim, qDim, kvDim, kvDimV, ffnHidden, normEps} = c
+    const half = c.ropeDims >>> 1
+
+    for (let p = 0; p < n; p++) {
+      const e = w.tokenEmbd
+      e.kernel.dequantizeRow(e.data, tokens[p] * e.rowBytes, dim, s.x, p * dim)
+      ropeAngles(pos + p, c.ropeBase, c.ropeDims, c.ropeScale, s.ropeCos, s.ropeSin, p * half)
+    }
+
+    for (let l = 0; l < c.layers; l++) {
+      const L = w.layers[l]
+      for (let p = 0; p < n; p++) rmsnorm(s.xb, p * dim, s.x, p * dim, L.attnNorm, dim, normEps)
+      mm(L.wq, s.xb, s.q, n)
+      mm(L.wk, s.xb, s.k, n)
+      mm(L.wv, s.xb, s.v, n)
+      const keys = s.keyCache[l]
+      const values = s.valueCache[l]
+      for (let p = 0; p < n; p++) {
+        rope(s.q, p * qDim, c.heads, c.headDim, c.ropeDims, s.ropeCos, s.ropeSin, p * half)
+        rope(s.k, p * kvDim, c.kvHeads, c.headDim, c.ropeDims, s.ropeCos, s.ropeSin, p * half)
+        const ko = (pos + p) * kvDim
+        for (let i = 0; i < kvDim; i++) keys[ko + i] = s.k[p * kvDim + i]
+        const vo = (pos + p) * kvDimV
+        for (let i = 0; i < kvDimV; i++) values[vo + i] = s.v[p * kvDimV + i]
+      }
+      attention(c, s, l, n, pos)
+      mm(L.wo, s.attOut, s.xb, n)
+      addInPlace(s.x, s.xb, n * dim)
+
+      for (let p = 0; p < n; p++) rmsnorm(s.xb, p * dim, s.x, p * dim, L.ffnNorm, dim, normEps)
+      mm(L.gate, s.xb, s.hb, n)
+      mm(L.up, s.xb, s.hb2, n)
+      swiglu(s.hb, s.hb2, n * ffnHidden)
+      mm(L.down, s.hb, s.xb, n)
+      addInPlace(s.x, s.xb, n * dim)
+    }
+
+    if (allLogits) {
+      for (let p = 0; p < n; p++) rmsnorm(s.xb, p * dim, s.x, p * dim, w.outputNorm, dim, normEps)
+      mm(w.output, s.xb, s.logits, n)
+    } else {
+      rmsnorm(s.xb, 0, s.x, (n - 1) * dim, w.outputNorm, dim, normEps)
+      mm(w.output, s.xb, s.logits, 1)
+    }
+  }
+
+  private check(tokens: ArrayLike<number>, pos: number): void {
+    const n = tokens.length
+    if (n < 1 || n > this.state.maxBatch) {
+      throw new LlmfragError('INTERNAL', `forward got ${n} tokens; expected 1..${this.state.maxBatch} (the batch size)`)
+    }
+    if (!Number.isInteger(pos) || pos < 0) throw new LlmfragError('INTERNAL', `forward got position ${pos}`)
+    if (pos + n > this.state.ctx) {
+      throw new LlmfragError('CONTEXT_FULL', `context is full: positions ${pos}..${pos + n - 1} do not fit a context of ${this.state.ctx} tokens`, {
+        hints: ['raise -c/--ctx-size (up to the model\'s context length), or shorten the prompt or -n'],
+        details: {pos, n, ctx: this.state.ctx},
+      })
+    }
+    const vocab = this.config.vocab
+    for (let i = 0; i < n; i++) {
+      const t = tokens[i]
+      if (!Number.isInteger(t) || t < 0 || t >= vocab) {
+        throw new LlmfragError('BAD_INPUT', `token id ${t} at prompt index ${i} is outside the vocabulary (0..${vocab - 1})`, {
+          details: {token: t, index: i, vocab},
+        })
+      }
+    }
+  }
+}
