@@ -16,6 +16,18 @@ const MAX_PAGES = 65535 // one page short of 4 GiB, so a Uint8Array over a whole
 export const DEFAULT_REGION_BYTES = 3.5 * 1024 ** 3
 const ALIGN = 64 // bytes: a cache line, and a multiple of every SIMD width
 
+/**
+ * The part of `WebAssembly.Memory` the arena uses. The project's TypeScript libs (ES2022 + node)
+ * carry no WebAssembly declarations, so the constructor is looked up on globalThis and typed here;
+ * the objects are real WebAssembly.Memory instances that a module can import.
+ */
+export interface WasmMemory {
+  readonly buffer: SharedArrayBuffer
+  grow(deltaPages: number): number
+}
+type WasmMemoryCtor = new (d: {initial: number; maximum: number; shared: true}) => WasmMemory
+const WasmMemory = (globalThis as unknown as {WebAssembly: {Memory: WasmMemoryCtor}}).WebAssembly.Memory
+
 /** A placed block: the region (index into `memories`) and its byte range there. */
 export interface ArenaSlice {
   readonly region: number
@@ -24,7 +36,7 @@ export interface ArenaSlice {
 }
 
 export class Arena {
-  readonly memories: WebAssembly.Memory[] = []
+  readonly memories: WasmMemory[] = []
   /** Bytes handed out in each region (the next free offset before alignment). */
   private readonly used: number[] = []
 
@@ -75,7 +87,7 @@ export class Arena {
   }
 
   private openRegion(): number {
-    this.memories.push(new WebAssembly.Memory({initial: 0, maximum: MAX_PAGES, shared: true}))
+    this.memories.push(new WasmMemory({initial: 0, maximum: MAX_PAGES, shared: true}))
     this.used.push(0)
     return this.memories.length - 1
   }
