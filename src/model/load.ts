@@ -3,7 +3,6 @@
  * allocate the run state. Context and batch sizes default here and nowhere else.
  */
 import {LlmfragError} from '../errors.js'
-import {Metadata} from '../gguf/metadata.js'
 import type {LoadOptions, LoadReport, ModelSource} from '../source/model-source.js'
 import {readModelConfig} from './config.js'
 import {Transformer} from './transformer.js'
@@ -22,7 +21,7 @@ export interface ModelLoadOptions extends LoadOptions {
 }
 
 export async function loadTransformer(source: ModelSource, options: ModelLoadOptions = {}): Promise<{model: Transformer; report: LoadReport}> {
-  const config = readModelConfig(new Metadata(source.path, source.kv), source.tensors)
+  const config = readModelConfig(source.path, source.kv, source.tensors)
   const ctx = options.ctx ?? Math.min(DEFAULT_CTX, config.contextLength)
   if (!Number.isInteger(ctx) || ctx < 1) {
     throw new LlmfragError('BAD_INPUT', `context size ${ctx} must be a positive whole number`, {hints: ['pass -c/--ctx-size N with N >= 1']})

@@ -9,7 +9,7 @@ import {GGMLType} from '../gguf/ggml-types.js'
 import {kernelFor, type KernelTraits} from '../kernels/index.js'
 import type {LoadOptions, LoadReport, ModelSource, SourceTensor} from '../source/model-source.js'
 import {Arena, type ArenaSlice} from './arena.js'
-import {expectedShapes, type ModelConfig} from './config.js'
+import type {ModelConfig} from './config.js'
 
 /** A weight matrix [rows, cols] in its quantized form: row r is rowBytes bytes at data[r * rowBytes]. */
 export interface WeightTensor {
@@ -57,14 +57,10 @@ function groupsOf(c: ModelConfig): string[][] {
  */
 export async function loadWeights(source: ModelSource, c: ModelConfig, options: LoadOptions = {}, arena = new Arena()): Promise<{weights: ModelWeights; report: LoadReport}> {
   const byName = new Map(source.tensors.map((t) => [t.name, t]))
-  const shapes = expectedShapes(c)
-  for (const name of shapes.keys()) {
-    const t = byName.get(name)
-    if (t) kernelFor(t.type) // refuse a type without kernels before reading gigabytes
-  }
+  const groups = groupsOf(c).map((g) => g.map((n) => byName.get(n)).filter((t): t is SourceTensor => t !== undefined))
+  for (const t of groups.flat()) kernelFor(t.type) // refuse a type without kernels before reading gigabytes
   const placed = new Map<string, ArenaSlice>()
-  for (const group of groupsOf(c)) {
-    const tensors = group.map((n) => byName.get(n)).filter((t): t is SourceTensor => t !== undefined)
+  for (const tensors of groups) {
     const slices = arena.allocGroup(tensors.map((t) => t.bytes))
     tensors.forEach((t, i) => placed.set(t.name, slices[i]))
   }
