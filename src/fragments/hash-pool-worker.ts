@@ -4,6 +4,7 @@
  * keep node:crypto near 1.4 GB/s per core; stream piping is much slower).
  *
  * Protocol (one job at a time per worker):
+ *   worker → main  {type: 'ready'}                     once loaded; the main thread then sends jobs
  *   main → worker  {type: 'job', id, path, ranges?}   ranges: [{start, length}] in file bytes
  *   worker → main  {type: 'progress', id, bytes}       bytes hashed since the last progress message
  *                  {type: 'done', id, digests, bytes}  one hex digest per range (or one for the file)
@@ -21,6 +22,7 @@ export interface HashRange {
 export type ToWorker = {readonly type: 'job'; readonly id: number; readonly path: string; readonly ranges?: readonly HashRange[]}
 
 export type FromWorker =
+  | {readonly type: 'ready'}
   | {readonly type: 'progress'; readonly id: number; readonly bytes: number}
   | {readonly type: 'done'; readonly id: number; readonly digests: string[]; readonly bytes: number}
   | {readonly type: 'error'; readonly id: number; readonly message: string}
@@ -67,4 +69,5 @@ const port = parentPort
 if (port) {
   const post = (m: FromWorker): void => port.postMessage(m)
   port.on('message', (job: ToWorker) => run(job, post))
+  post({type: 'ready'})
 }
