@@ -82,7 +82,8 @@ export default class Synth extends BaseCommand {
 
   private print(r: SynthResult): void {
     const what = r.headerOnly ? 'header-only (sparse data section)' : `${(r.bytes / r.seconds / GB).toFixed(2)} GB/s`
-    this.log(`wrote ${r.file}: ${r.architecture}, ${r.layers} layers, ${r.tensors} tensors, ` +
+    const shape = r.architecture === r.profile ? r.profile : `${r.profile} shape changed: ${r.architecture}`
+    this.log(`wrote ${r.file}: ${shape}, ${r.layers} layers, ${r.tensors} tensors, ` +
       `${(r.params / 1e9).toFixed(2)} B params, ${(r.bytes / GB).toFixed(2)} GB in ${r.seconds.toFixed(1)} s (${what})`)
   }
 }

@@ -22,7 +22,7 @@ export interface SynthPlanOptions extends ShapeOverrides {
   architecture: string
   /** 0 .. 2^32-1; default 0. The same seed and options give the same bytes. */
   seed?: number
-  /** general.name; default `synth-<profile>` (`synth-<profile>-custom` for a custom shape). */
+  /** general.name; default `synth-<profile>`. */
   name?: string
 }
 
@@ -85,7 +85,7 @@ export function planSynth(options: SynthPlanOptions): SynthPlan {
   const shape = resolveShape(options.architecture, options)
   const vocabRng = new Prng(seed, VOCAB_STREAM)
   const vocab = shape.tokenizer === 'spm-v3' ? spmVocab(shape.vocab, vocabRng) : tekkenVocab(shape.vocab, vocabRng)
-  const name = options.name ?? `synth-${shape.base.name}${shape.label === shape.base.name ? '' : '-custom'}`
+  const name = options.name ?? `synth-${shape.base.name}`
   const kv: GGUFKV[] = [
     ...modelKV(shape, name),
     ...vocab.kv,

@@ -4,6 +4,7 @@
  * for small tests. Validation names the option and says why a value cannot work.
  */
 import {LlmfragError} from '../errors.js'
+import {CUSTOM_PROFILE} from '../profiles/detect.js'
 import {type ArchitectureProfile, PROFILE_NAMES, profileByName} from '../profiles/profiles.js'
 
 /** Overrides of a profile's shape; every field optional. */
@@ -19,7 +20,7 @@ export interface ShapeOverrides {
 }
 
 export interface SynthShape {
-  /** The profile's name, or `llama-family (custom)` when a dimension other than layers is changed. */
+  /** The profile's name, or `llama-family (custom)` when any structural dim (layers too) differs from it. */
   readonly label: string
   readonly base: ArchitectureProfile
   readonly dim: number
@@ -35,7 +36,6 @@ export interface SynthShape {
   readonly tokenizer: ArchitectureProfile['tokenizer']
 }
 
-export const CUSTOM_LABEL = 'llama-family (custom)'
 const QK_K = 256 // quantized rows must hold whole 256-value super-blocks
 const RMS_EPS = 1e-5 // Mistral 7B v0.3 and Magistral both use 1e-5
 
@@ -71,7 +71,7 @@ export function resolveShape(architecture: string, o: ShapeOverrides = {}): Synt
   const dim = o.dim ?? base.dim
   const heads = o.heads ?? base.heads
   // A new dim or head count without --head-dim means the classic dim / heads split.
-  const headDim = o.headDim ?? (o.dim !== undefined || o.heads !== undefined ? dim / heads : base.headDim)
+  const headDim = o.headDim ?? (dim === base.dim && heads === base.heads ? base.headDim : dim / heads)
   const shape: SynthShape = {
     label: base.name,
     base,
@@ -87,22 +87,12 @@ export function resolveShape(architecture: string, o: ShapeOverrides = {}): Synt
     rmsEps: RMS_EPS,
     tokenizer: base.tokenizer,
   }
-  const custom = names.some(([key]) => key !== 'layers' && o[key] !== undefined && o[key] !== profileValue(base, key))
   check(shape)
-  return custom ? {...shape, label: CUSTOM_LABEL} : shape
-}
-
-function profileValue(p: ArchitectureProfile, key: keyof ShapeOverrides): number {
-  switch (key) {
-    case 'layers': return p.layers
-    case 'dim': return p.dim
-    case 'ffnHidden': return p.ffnHidden
-    case 'heads': return p.heads
-    case 'kvHeads': return p.kvHeads
-    case 'headDim': return p.headDim
-    case 'vocab': return p.vocab
-    case 'context': return p.contextLength
-  }
+  // The label detection (src/profiles/detect.ts) will give the file: any structural change, fewer
+  // layers included, makes it a custom llama-family model.
+  const same = shape.dim === base.dim && shape.ffnHidden === base.ffnHidden && shape.layers === base.layers &&
+    shape.heads === base.heads && shape.kvHeads === base.kvHeads && shape.headDim === base.headDim && shape.vocab === base.vocab
+  return same ? shape : {...shape, label: CUSTOM_PROFILE}
 }
 
 function check(s: SynthShape): void {

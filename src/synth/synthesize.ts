@@ -31,8 +31,10 @@ export interface SynthResult {
   tensors: number
   params: number
   seconds: number
-  /** The profile's name, or `llama-family (custom)`. */
+  /** What detection will call the file: the profile's name, or `llama-family (custom)`. */
   architecture: string
+  /** The profile the shape started from. */
+  profile: string
   layers: number
   seed: number
   headerOnly: boolean
@@ -77,6 +79,7 @@ export async function synthesize(options: SynthOptions, onProgress: SynthProgres
     params: plan.params,
     seconds: (performance.now() - started) / 1000,
     architecture: plan.shape.label,
+    profile: plan.shape.base.name,
     layers: plan.shape.layers,
     seed: plan.seed,
     headerOnly: options.headerOnly ?? false,
@@ -132,7 +135,9 @@ async function writeData(fh: FileHandle, plan: SynthPlan, onProgress: SynthProgr
     for (const t of plan.tensors) {
       // One PRNG stream per tensor name: a tensor's bytes depend on the seed only, not on order.
       const filler = tensorFiller(t, new Prng(plan.seed, nameHash(t.name)))
-      const perChunk = Math.floor((CHUNK - 4) / filler.unitBytes) // 4 spare bytes: Q6_K fills whole words
+      // An even unit count keeps every chunk a whole number of PRNG words (210-byte Q6_K blocks), so
+      // the bytes do not depend on CHUNK; 4 spare bytes let the last odd Q6_K chunk fill a whole word.
+      const perChunk = 2 * Math.floor((CHUNK - 4) / filler.unitBytes / 2)
       const units = t.bytes / filler.unitBytes
       for (let at = 0; at < units; at += perChunk) {
         signal?.throwIfAborted()
