@@ -10,6 +10,7 @@
 import {GGMLType} from '../gguf/ggml-types.js'
 import {FP16_TABLE} from './fp16.js'
 import {checkBlocks, getScaleMinK4, QK_K, readU16} from './k-common.js'
+import {Q8_K_BLOCK_BYTES, q8KBsum, q8KScale} from './q8_k.js'
 import type {KernelTraits} from './traits.js'
 
 export const Q4_K_BLOCK_BYTES = 144
@@ -61,6 +62,43 @@ export function dotRowQ4K(src: Uint8Array, offset: number, n: number, x: Float32
     }
   }
   return sum
+}
+
+/**
+ * Dot of one Q4_K row with Q8_K activations, the product llama.cpp's CPU path computes
+ * (ggml_vec_dot_q4_K_q8_K). Per block the integer sums are exact:
+ *   isum = sum_j scale_j * sum_l q4 * q8   (j over the 8 sub-blocks of 32)
+ *   imin = sum_g bsums_g * min_(g/2)       (g over the 16 groups of 16)
+ * and the float part is fixed so a SIMD path can reproduce it bit for bit (all f32 operations):
+ *   sumf += (d * dy) * f32(isum);  sumf -= (dmin * dy) * f32(imin)
+ * ggml's scalar code splits isum over 8 lanes before scaling, so results agree to f32 rounding.
+ */
+export function vecDotQ4KQ8K(w: Uint8Array, wOffset: number, n: number, y: Uint8Array, yOffset: number): number {
+  const nb = checkBlocks('Q4_K', n, QK_K)
+  const f = Math.fround
+  let sumf = 0
+  for (let i = 0; i < nb; i++) {
+    const b = wOffset + i * Q4_K_BLOCK_BYTES
+    const yb = yOffset + i * Q8_K_BLOCK_BYTES
+    let isum = 0
+    for (let c = 0; c < 4; c++) {
+      const q = b + 16 + 32 * c
+      const q8 = yb + 4 + 64 * c
+      let dot1 = 0, dot2 = 0
+      for (let l = 0; l < 32; l++) {
+        const qb = w[q + l]
+        dot1 += (qb & 0xf) * ((y[q8 + l] << 24) >> 24)
+        dot2 += (qb >> 4) * ((y[q8 + 32 + l] << 24) >> 24)
+      }
+      isum += (getScaleMinK4(2 * c, w, b + 4) & 0xff) * dot1 + (getScaleMinK4(2 * c + 1, w, b + 4) & 0xff) * dot2
+    }
+    let imin = 0
+    for (let g = 0; g < 16; g++) imin += q8KBsum(y, yb, g) * (getScaleMinK4(g >> 1, w, b + 4) >> 8)
+    const dy = q8KScale(y, yb)
+    sumf = f(sumf + f(f(FP16_TABLE[readU16(w, b)] * dy) * f(isum)))
+    sumf = f(sumf - f(f(FP16_TABLE[readU16(w, b + 2)] * dy) * f(imin)))
+  }
+  return sumf
 }
 
 export const q4KTraits: KernelTraits = {

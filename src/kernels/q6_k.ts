@@ -14,6 +14,7 @@
 import {GGMLType} from '../gguf/ggml-types.js'
 import {FP16_TABLE} from './fp16.js'
 import {checkBlocks, QK_K, readU16} from './k-common.js'
+import {Q8_K_BLOCK_BYTES, q8KScale} from './q8_k.js'
 import type {KernelTraits} from './traits.js'
 
 export const Q6_K_BLOCK_BYTES = 210
@@ -74,6 +75,39 @@ export function dotRowQ6K(src: Uint8Array, offset: number, n: number, x: Float32
     }
   }
   return sum
+}
+
+/**
+ * Dot of one Q6_K row with Q8_K activations (ggml_vec_dot_q6_K_q8_K). Per block the integer sum
+ *   isum = sum_g scale_g * sum_l (q6 - 32) * q8   (g over the 16 groups of 16)
+ * is exact; the float part is fixed for bit-exact SIMD paths: sumf += (d * dy) * f32(isum).
+ */
+export function vecDotQ6KQ8K(w: Uint8Array, wOffset: number, n: number, y: Uint8Array, yOffset: number): number {
+  const nb = checkBlocks('Q6_K', n, QK_K)
+  const f = Math.fround
+  let sumf = 0
+  for (let i = 0; i < nb; i++) {
+    const b = wOffset + i * Q6_K_BLOCK_BYTES
+    const yb = yOffset + i * Q8_K_BLOCK_BYTES
+    let isum = 0
+    for (let h = 0; h < 2; h++) {
+      const ql = b + 64 * h, qh = b + 128 + 32 * h, sc = b + 192 + 8 * h
+      const q8 = yb + 4 + 128 * h
+      for (let is = 0; is < 2; is++) {
+        let s1 = 0, s2 = 0, s3 = 0, s4 = 0
+        for (let l = 16 * is; l < 16 * is + 16; l++) {
+          const hb = w[qh + l]
+          s1 += (((w[ql + l] & 0xf) | ((hb & 3) << 4)) - 32) * ((y[q8 + l] << 24) >> 24)
+          s2 += (((w[ql + l + 32] & 0xf) | (((hb >> 2) & 3) << 4)) - 32) * ((y[q8 + l + 32] << 24) >> 24)
+          s3 += (((w[ql + l] >> 4) | (((hb >> 4) & 3) << 4)) - 32) * ((y[q8 + l + 64] << 24) >> 24)
+          s4 += (((w[ql + l + 32] >> 4) | (((hb >> 6) & 3) << 4)) - 32) * ((y[q8 + l + 96] << 24) >> 24)
+        }
+        isum += i8(w, sc + is) * s1 + i8(w, sc + is + 2) * s2 + i8(w, sc + is + 4) * s3 + i8(w, sc + is + 6) * s4
+      }
+    }
+    sumf = f(sumf + f(f(FP16_TABLE[readU16(w, b + 208)] * q8KScale(y, yb)) * f(isum)))
+  }
+  return sumf
 }
 
 export const q6KTraits: KernelTraits = {
