@@ -1,0 +1,268 @@
+/**
+ * The serving process, independent of where models come from: the monitoring listener first
+ * (so /health answers 503 while loading), then each model loaded in turn, then the API listener.
+ * Alerts are evaluated every `metricsIntervalSeconds`. `stop()` refuses new connections, lets the
+ * requests in flight (running or queued) finish, then closes the listeners and frees the models.
+ *
+ * With `emergencyFallback`, a model that fails to load is retried with the reference kernels
+ * and, failing that, skipped while the next configured model is served; each fallback is logged
+ * and listed in /health (status `degraded`). Without it, the first failure stops the start-up.
+ */
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+import {LlmfragError} from '../errors.js'
+import type {Logger} from '../log/logger.js'
+import {AlertEvaluator, validateAlertRules, type AlertRule} from '../monitoring/alerts.js'
+import {healthDocument, type FallbackNote, type HealthResponse, type ModelHealth, type Phase} from '../monitoring/health.js'
+import {ALERT_METRIC_NAMES, ServerMetrics} from '../monitoring/server-metrics.js'
+import {createApiHandler, type ServedModel} from './api.js'
+import type {Backend} from './backend.js'
+import {createMonitorHandler} from './monitor.js'
+import {GenerationQueue} from './queue.js'
+
+export interface ModelSpec {
+  /** Name used in the API's `model` field. */
+  readonly id: string
+  /** Architecture the configuration expects (a different detection is refused), if any. */
+  readonly expectedArchitecture?: string
+  /** A backend for this model using the fast or the reference kernels. */
+  readonly create: (kernels: 'fast' | 'reference') => Backend
+}
+
+export interface ServerOptions {
+  /** Models to serve; the first one loaded is the default model. */
+  readonly models: readonly ModelSpec[]
+  /** With emergencyFallback: models tried in order in place of one that fails to load. */
+  readonly backupModels?: readonly ModelSpec[]
+  readonly host: string
+  /** API port (0: the OS picks; the bound port is logged and returned). */
+  readonly port: number
+  readonly metricsPort: number
+  readonly logger: Logger
+  readonly alertRules: readonly AlertRule[]
+  /** Seconds between alert evaluations. */
+  readonly metricsIntervalSeconds: number
+  /** Requests that may wait per model while one generates (default 64). */
+  readonly queueCapacity?: number
+  /** Largest request body, bytes (default 4 MiB). */
+  readonly bodyLimit?: number
+  /** Window for rates (error_rate, ms_per_token), seconds (default 300). */
+  readonly rateWindowSeconds?: number
+  /** How long stop() waits for requests in flight before closing connections, ms (default 30 s). */
+  readonly drainTimeoutMs?: number
+  readonly emergencyFallback?: boolean
+  /** Start with the reference kernels (--safe-mode). */
+  readonly referenceKernels?: boolean
+  /** Modes to report in /health (e.g. production, safe-mode). */
+  readonly modes?: readonly string[]
+}
+
+export interface RunningServer {
+  readonly metricsPort: number
+  /** Resolves with the API port once the models are loaded and the API listens; rejects if none loads. */
+  readonly ready: Promise<number>
+  readonly metrics: ServerMetrics
+  health(): HealthResponse
+  /** Graceful stop; safe to call more than once. */
+  stop(reason?: string): Promise<void>
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(new LlmfragError('IO', `cannot listen on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'address in use' : err.message}`, {
+        hints: err.code === 'EADDRINUSE' ? ['pick another port (--port / --metrics-port), or 0 to let the system choose'] : [],
+        cause: err,
+      }))
+    }
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.off('error', onError)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+}
+
+function closeServer(server: Server, drainMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve()
+    const timer = setTimeout(() => server.closeAllConnections(), drainMs)
+    timer.unref()
+    server.close(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections()
+  })
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const {logger} = options
+  validateAlertRules(options.alertRules, ALERT_METRIC_NAMES)
+  const queueCapacity = options.queueCapacity ?? 64
+  const served = new Map<string, ServedModel>()
+  const fallbacks: FallbackNote[] = []
+  let phase: Phase = 'loading'
+  let progress = {done: 0, total: 0}
+  let loadError: string | undefined
+
+  const metrics = new ServerMetrics({
+    windowSeconds: options.rateWindowSeconds,
+    queueDepth: () => [...served.values()].reduce((s, m) => s + m.queue.depth, 0),
+  })
+  const alerts = new AlertEvaluator(options.alertRules, logger.child({component: 'alerts'}))
+  metrics.alertState.collect(() => alerts.status().map((a) => [{alert: a.name, severity: a.severity}, a.firing ? 1 : 0]))
+
+  const modes = options.modes ?? ['production']
+  const health = (): HealthResponse => {
+    const models: ModelHealth[] = [...served.values()].map((m) => ({
+      id: m.info.id, architecture: m.info.architecture, blocks_resident: m.info.blocksResident, n_ctx: m.info.nCtx,
+      kernels: m.info.kernels, source: m.info.source, queue_depth: m.queue.depth, generating: m.queue.running,
+    }))
+    return healthDocument({
+      phase, values: metrics.values(), models, alerts: alerts.status(), queueCapacity, fallbacks, modes,
+      progress: phase === 'loading' ? progress : undefined, error: loadError,
+    })
+  }
+
+  const monitor = createServer(createMonitorHandler({health, metrics: () => metrics.registry.render(), logger}))
+  const metricsPort = await listen(monitor, options.metricsPort, options.host)
+  logger.info('listening', {service: 'monitoring', host: options.host, port: metricsPort})
+
+  const evaluate = (): void => {
+    try {
+      alerts.evaluate(metrics.values())
+    } catch (err) {
+      logger.error('alert evaluation failed', {error: err})
+    }
+  }
+  const timer = setInterval(evaluate, Math.max(0.05, options.metricsIntervalSeconds) * 1000)
+  timer.unref()
+
+  const api = createServer(createApiHandler({
+    models: () => (phase === 'ready' || phase === 'stopping' ? served : new Map()),
+    defaultModel: () => served.keys().next().value,
+    metrics, logger: logger.child({component: 'api'}), health, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024,
+  }))
+
+  let stopping: Promise<void> | undefined
+  const stop = (reason = 'stop requested'): Promise<void> => {
+    stopping ??= (async () => {
+      const wasReady = phase === 'ready'
+      phase = 'stopping'
+      logger.info('stopping', {reason, in_flight: [...served.values()].reduce((s, m) => s + m.queue.depth + (m.queue.running ? 1 : 0), 0)})
+      const drainMs = options.drainTimeoutMs ?? 30_000
+      if (wasReady) await closeServer(api, drainMs)
+      clearInterval(timer)
+      await closeServer(monitor, 1000)
+      for (const m of served.values()) {
+        try {
+          await m.backend.close()
+        } catch (err) {
+          logger.warn('closing a model failed', {model: m.info.id, error: err})
+        }
+      }
+      logger.info('stopped', {reason})
+    })()
+    return stopping
+  }
+
+  const ready = (async () => {
+    const backups = [...(options.backupModels ?? [])]
+    for (const spec of options.models) {
+      let candidate: ModelSpec | undefined = spec
+      while (candidate && !stopping) {
+        if (served.has(candidate.id)) break
+        const model = await loadModel(candidate, options, metrics, logger, fallbacks, (done, total) => { progress = {done, total} })
+        if (model) {
+          served.set(model.info.id, {...model, queue: new GenerationQueue(queueCapacity)})
+          metrics.blocksResident.set(model.info.blocksResident, {model: model.info.id})
+          break
+        }
+        // Only reached with emergency fallback: serve the next configured model instead.
+        candidate = backups.shift()
+        if (candidate) logger.warn('emergency fallback: trying the next configured model', {failed: spec.id, next: candidate.id})
+      }
+    }
+    if (served.size === 0) {
+      throw new LlmfragError('CHECK_FAILED', `no model could be loaded (${options.models.map((m) => m.id).join(', ') || 'none configured'})`, {
+        hints: ['see the log for each failure', 'run `llmfrag verify` on the fragment directory'],
+      })
+    }
+    if (stopping) throw new LlmfragError('CHECK_FAILED', 'stopped while loading')
+    const port = await listen(api, options.port, options.host)
+    phase = 'ready'
+    evaluate()
+    logger.info('listening', {service: 'api', host: options.host, port, models: [...served.keys()]})
+    return port
+  })()
+  ready.catch(async (err: unknown) => {
+    loadError = err instanceof Error ? err.message : String(err)
+    logger.error('start-up failed', {error: err})
+    if (!stopping) {
+      clearInterval(timer)
+      phase = 'failed'
+    }
+  })
+
+  return {metricsPort, ready, metrics, health, stop}
+}
+
+/**
+ * Loads one model. With emergency fallback, a failure with the fast kernels is retried with the
+ * reference kernels, and a model that still fails is logged and answered with undefined (the
+ * caller moves on to a backup) instead of stopping the start-up.
+ */
+async function loadModel(
+  spec: ModelSpec, options: ServerOptions, metrics: ServerMetrics, logger: Logger, fallbacks: FallbackNote[],
+  onProgress: (done: number, total: number) => void,
+): Promise<{info: ServedModel['info']; backend: Backend} | undefined> {
+  const attempts: Array<'fast' | 'reference'> = options.referenceKernels ? ['reference'] : options.emergencyFallback ? ['fast', 'reference'] : ['fast']
+  let lastError: unknown
+  for (const kernels of attempts) {
+    const backend = spec.create(kernels)
+    const started = performance.now()
+    logger.info('loading model', {model: spec.id, kernels})
+    let info: ServedModel['info']
+    try {
+      info = await backend.load(onProgress)
+    } catch (err) {
+      lastError = err
+      const mismatch = err instanceof LlmfragError && err.code === 'ARCH_MISMATCH'
+      if (mismatch) metrics.archMismatches.inc({where: 'load'})
+      if (!options.emergencyFallback) throw err
+      logger.error('model failed to load', {model: spec.id, kernels, error: err})
+      await backend.close().catch(() => {})
+      if (mismatch) break // other kernels would load the same wrong model
+      continue
+    }
+    if (spec.expectedArchitecture !== undefined && info.architecture !== spec.expectedArchitecture) {
+      metrics.archMismatches.inc({where: 'load'})
+      await backend.close().catch(() => {})
+      lastError = new LlmfragError('ARCH_MISMATCH', `Architecture mismatch: expected ${spec.expectedArchitecture}, got ${info.architecture}`, {
+        hints: [`the configuration says model ${spec.id} is ${spec.expectedArchitecture}; check its fragments_dir`],
+      })
+      if (!options.emergencyFallback) throw lastError
+      logger.error('model failed to load', {model: spec.id, kernels, error: lastError})
+      break
+    }
+    logger.info('model loaded', {
+      model: info.id, architecture: info.architecture, blocks_resident: info.blocksResident, n_ctx: info.nCtx,
+      kernels: info.kernels, seconds: Math.round(performance.now() - started) / 1000,
+    })
+    if (kernels !== attempts[0]) {
+      fallbacks.push({failed: `${spec.id} with the fast kernels`, reason: errorText(lastError), serving: `${spec.id} with the reference kernels`})
+      logger.warn('emergency fallback: serving with the reference kernels', {model: spec.id, reason: errorText(lastError)})
+    }
+    return {info, backend}
+  }
+  fallbacks.push({failed: spec.id, reason: errorText(lastError), serving: 'the next configured model, if any'})
+  logger.error('emergency fallback: skipping model', {model: spec.id, reason: errorText(lastError)})
+  return undefined
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
