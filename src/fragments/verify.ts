@@ -121,8 +121,8 @@ function architectureChecks(
   const a = analyzeArchitecture(header.kv, tensors)
   const det = a.detection
   const problems: Problem[] = [...a.metadataProblems]
-  if (det && options.expectedArchitecture !== undefined && det.name !== options.expectedArchitecture) {
-    problems.push({code: 'architecture_mismatch', expected: options.expectedArchitecture, actual: det.name})
+  if (options.expectedArchitecture !== undefined && det?.name !== options.expectedArchitecture) {
+    problems.push({code: 'architecture_mismatch', expected: options.expectedArchitecture, actual: det?.name ?? 'none'})
   }
   if (det && manifestName !== undefined && manifestName !== det.name) {
     problems.push({code: 'architecture_mismatch', field: 'manifest.json architecture.name', expected: manifestName, actual: det.name})
