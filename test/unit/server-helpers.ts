@@ -20,8 +20,9 @@ export interface FakeOptions {
   readonly tokenMs?: number
   /** ms the load takes. */
   readonly loadMs?: number
-  /** load() rejects with this. */
+  /** load() rejects with this (with the fast kernels only, when onlyFastFails). */
   readonly loadError?: LlmfragError
+  readonly onlyFastFails?: boolean
   readonly kernels?: 'fast' | 'reference'
 }
 
@@ -48,7 +49,7 @@ export class FakeBackend implements Backend {
       await sleep((this.o.loadMs ?? 0) / steps)
       onProgress?.(i * 100, steps * 100)
     }
-    if (this.o.loadError) throw this.o.loadError
+    if (this.o.loadError && !(this.o.onlyFastFails && this.o.kernels === 'reference')) throw this.o.loadError
     return {
       id: this.o.id ?? 'fake', architecture: this.o.architecture ?? 'mistral_7b', nCtx: this.o.nCtx ?? 256,
       blocksResident: this.o.blocks ?? 2, source: '/dev/null', kernels: this.o.kernels ?? 'fast', created: 1700000000,
