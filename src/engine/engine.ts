@@ -259,9 +259,16 @@ export class Engine {
     this.busy = true
   }
 
-  /** Refuses an empty prompt, one that does not fit, or one whose token budget cannot fit. */
+  /** Refuses an empty prompt, ids outside the vocabulary, a prompt or token budget that does not fit. */
   private checkPrompt(ids: readonly number[], maxTokens: number): void {
     if (ids.length === 0) throw new LlmfragError('BAD_INPUT', 'the prompt is empty (no tokens)', {hints: ['give a prompt with -p or --prompt-tokens']})
+    const vocab = this.config.vocab
+    const bad = ids.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab)
+    if (bad >= 0) {
+      throw new LlmfragError('BAD_INPUT', `token id ${ids[bad]} at prompt index ${bad} is outside the vocabulary (0..${vocab - 1})`, {
+        details: {token: ids[bad], index: bad, vocab},
+      })
+    }
     // The k-th generated token is sampled after prompt + k - 1 positions are in the cache.
     const needed = ids.length + Math.max(0, maxTokens - 1)
     if (ids.length > this.ctx || needed > this.ctx) {
