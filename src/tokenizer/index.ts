@@ -80,6 +80,16 @@ export function createTokenizer(md: Metadata): Tokenizer {
   return new VocabTokenizer(readVocab(md))
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/**
+ * The text llama.cpp would see: it tokenizes UTF-8, in which a lone surrogate cannot occur (it
+ * arrives as U+FFFD, a symbol), so lone surrogates are replaced before any lookup or split.
+ */
+function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD')
+}
+
 class VocabTokenizer implements Tokenizer {
   readonly kind: 'spm' | 'bpe'
   private readonly encoder: {encode(fragment: string, out: number[]): void}
@@ -102,7 +112,7 @@ class VocabTokenizer implements Tokenizer {
   get addEos(): boolean { return this.vocab.addEos }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    return this.encodeFragments(partitionSpecial(text, this.vocab, options.parseSpecial ?? false), options.addSpecial ?? true)
+    return this.encodeFragments(partitionSpecial(wellFormed(text), this.vocab, options.parseSpecial ?? false), options.addSpecial ?? true)
   }
 
   encodeSegments(segments: readonly Segment[], options: Pick<EncodeOptions, 'addSpecial'> = {}): number[] {
@@ -113,8 +123,8 @@ class VocabTokenizer implements Tokenizer {
         fragments.push(s)
       } else if (s.length > 0) {
         const last = fragments.at(-1)
-        if (last !== undefined && isTextFragment(last)) fragments[fragments.length - 1] = {text: last.text + s}
-        else fragments.push({text: s})
+        if (last !== undefined && isTextFragment(last)) fragments[fragments.length - 1] = {text: last.text + wellFormed(s)}
+        else fragments.push({text: wellFormed(s)})
       }
     }
     return this.encodeFragments(fragments, options.addSpecial ?? true)

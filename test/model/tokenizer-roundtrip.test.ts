@@ -113,6 +113,11 @@ for (const {path, kind} of MODELS) {
       expect(() => tok.tokenToPiece(-1)).to.throw(LlmfragError).with.property('code', 'BAD_INPUT')
     })
 
+    it('encodes a lone surrogate as U+FFFD, the character llama.cpp would receive in UTF-8', () => {
+      expect(tok.encode('a\uD800b \uDC00')).to.deep.equal(tok.encode('a\uFFFDb \uFFFD'))
+      expect(tok.encodeSegments(['x\uDBFF'])).to.deep.equal(tok.encode('x\uFFFD'))
+    })
+
     it('encodes a long text without whitespace (the merge queue, not a quadratic scan)', () => {
       const text = 'ab'.repeat(20000) + 'é'.repeat(5000)
       const ids = tok.encode(text, {addSpecial: false})
