@@ -123,11 +123,12 @@ class VocabTokenizer implements Tokenizer {
         fragments.push(s)
       } else if (s.length > 0) {
         const last = fragments.at(-1)
-        if (last !== undefined && isTextFragment(last)) fragments[fragments.length - 1] = {text: last.text + wellFormed(s)}
-        else fragments.push({text: wellFormed(s)})
+        if (last !== undefined && isTextFragment(last)) fragments[fragments.length - 1] = {text: last.text + s}
+        else fragments.push({text: s})
       }
     }
-    return this.encodeFragments(fragments, options.addSpecial ?? true)
+    const clean = fragments.map((f) => (isTextFragment(f) ? {text: wellFormed(f.text)} : f))
+    return this.encodeFragments(clean, options.addSpecial ?? true)
   }
 
   /** llama_tokenize_impl after partitioning: BOS, each fragment, EOS. */
