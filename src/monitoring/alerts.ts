@@ -1,36 +1,25 @@
 /**
- * Alert rules evaluated against named metric values (the seed's `alerts.yml` form: `name`,
- * `condition` such as `error_rate > 0.01`, `severity`, `notification`; plus one rule per entry of
+ * Alert rules evaluated against named metric values. The rules come from the config loader
+ * (`src/config/alerts.ts`: the seed's `alerts.yml` form -- `name`, `condition` such as
+ * `error_rate > 0.01`, `severity`, `notification` -- plus one rule per entry of
  * `monitoring.alert_thresholds`). Each evaluation compares every rule with the current values and
  * reports transitions: a rule fires when its condition becomes true and resolves when it becomes
  * false. Transitions are logged; firing alerts are listed in /health and exported as gauges.
  */
+import {conditionHolds, type AlertRule} from '../config/alerts.js'
 import {LlmfragError} from '../errors.js'
 import type {Logger} from '../log/logger.js'
 
-export type Comparison = '>' | '>=' | '<' | '<=' | '==' | '!='
-
-export interface AlertRule {
-  readonly name: string
-  /** A key of the values passed to `evaluate` (e.g. `error_rate`, `memory_usage`). */
-  readonly metric: string
-  readonly op: Comparison
-  readonly threshold: number
-  /** Free text from the rule, conventionally `info`, `warning` or `critical`. */
-  readonly severity: string
-  /** Where the rule asks to be notified (logged: this build sends nothing over the network). */
-  readonly notification?: string
-  /** The condition as written, for messages. */
-  readonly condition: string
-  /** Where the rule came from, e.g. `alerts.yml` or `monitoring.alert_thresholds.error_rate`. */
-  readonly origin: string
-}
+export type {AlertRule} from '../config/alerts.js'
 
 export interface AlertStatus {
   readonly name: string
   readonly severity: string
+  /** The condition as written, e.g. `error_rate > 0.01`. */
   readonly condition: string
-  readonly notification?: string
+  /** Channels the rule names; this build logs every transition and sends nothing over the network. */
+  readonly notification: readonly string[]
+  readonly description?: string
   readonly firing: boolean
   /** Value of the metric at the last evaluation (null before the first, or when not a number). */
   readonly value: number | null
@@ -45,29 +34,18 @@ export interface AlertTransition {
   readonly value: number
 }
 
-export function compare(value: number, op: Comparison, threshold: number): boolean {
-  switch (op) {
-    case '>': return value > threshold
-    case '>=': return value >= threshold
-    case '<': return value < threshold
-    case '<=': return value <= threshold
-    case '==': return value === threshold
-    case '!=': return value !== threshold
-  }
-}
-
 /** Refuses rules naming a metric the server does not produce, and duplicate names. */
 export function validateAlertRules(rules: readonly AlertRule[], knownMetrics: readonly string[]): void {
   const seen = new Set<string>()
   for (const r of rules) {
     if (seen.has(r.name)) {
-      throw new LlmfragError('CONFIG', `${r.origin}: alert rule "${r.name}" is defined twice`, {hints: ['give each rule a unique name']})
+      throw new LlmfragError('CONFIG', `alert rule "${r.name}" is defined twice (alerts.yml and monitoring.alert_thresholds together)`, {hints: ['give each rule a unique name']})
     }
     seen.add(r.name)
-    if (!knownMetrics.includes(r.metric)) {
-      throw new LlmfragError('CONFIG', `${r.origin}: alert rule "${r.name}": unknown metric "${r.metric}" in condition "${r.condition}"`, {
+    if (!knownMetrics.includes(r.condition.metric)) {
+      throw new LlmfragError('CONFIG', `alert rule "${r.name}": the server does not measure "${r.condition.metric}" (condition "${r.condition.text}")`, {
         hints: [`metrics available to alert conditions: ${knownMetrics.join(', ')}`],
-        details: {rule: r.name, metric: r.metric},
+        details: {rule: r.name, metric: r.condition.metric},
       })
     }
   }
@@ -94,17 +72,17 @@ export class AlertEvaluator {
     const transitions: AlertTransition[] = []
     for (const rule of this.rules) {
       const state = this.states.get(rule.name) as State
-      const value = values[rule.metric]
+      const value = values[rule.condition.metric]
       if (typeof value !== 'number' || Number.isNaN(value)) {
         state.value = null
         continue
       }
       state.value = value
-      const active = compare(value, rule.op, rule.threshold)
+      const active = conditionHolds(rule.condition, value)
       if (active === state.firing) continue
       state.firing = active
       const fields = {
-        alert: rule.name, severity: rule.severity, condition: rule.condition, value, threshold: rule.threshold,
+        alert: rule.name, severity: rule.severity, condition: rule.condition.text, value, threshold: rule.condition.value,
         notification: rule.notification,
       }
       if (active) {
@@ -124,8 +102,9 @@ export class AlertEvaluator {
     return this.rules.map((r) => {
       const s = this.states.get(r.name) as State
       return {
-        name: r.name, severity: r.severity, condition: r.condition, notification: r.notification,
-        firing: s.firing, value: s.value, threshold: r.threshold,
+        name: r.name, severity: r.severity, condition: r.condition.text, notification: r.notification,
+        ...(r.description === undefined ? {} : {description: r.description}),
+        firing: s.firing, value: s.value, threshold: r.condition.value,
         ...(s.firing ? {since: new Date(s.since).toISOString()} : {}),
       }
     })

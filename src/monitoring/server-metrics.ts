@@ -5,35 +5,25 @@
  */
 import {totalmem} from 'node:os'
 
+import {ALERT_METRICS as CONFIG_ALERT_METRICS, type AlertMetric} from '../config/alerts.js'
 import {MetricsRegistry, type Counter, type Gauge, type Histogram} from './metrics.js'
 import {SlidingWindow} from './window.js'
 
-/** Names an alert condition may use, with what they measure. */
-export const ALERT_METRICS = {
-  error_rate: 'server-side failures / requests over the window (0..1)',
-  client_error_rate: 'refused requests (4xx) / requests over the window (0..1)',
-  latency_ms: 'mean request wall time over the window, ms',
-  latency_p99_ms: '99th percentile request wall time over the window, ms',
-  ms_per_token: 'generation time per generated token over the window, ms',
-  tokens_per_second: 'generated tokens per second of generation over the window',
-  requests: 'requests in the window',
-  queue_depth: 'requests waiting for a generation slot, all models',
-  memory_usage: 'resident set size / total system memory (0..1)',
-  memory_bytes: 'resident set size, bytes',
-  heap_used_bytes: 'V8 heap in use, bytes',
-  architecture_mismatches: 'architecture mismatches since start-up',
-  uptime_seconds: 'seconds since start-up',
-} as const
-
-export type AlertMetric = keyof typeof ALERT_METRICS
-export type MetricValues = Record<AlertMetric, number>
-export const ALERT_METRIC_NAMES = Object.keys(ALERT_METRICS) as AlertMetric[]
+/**
+ * The values alert conditions may name (the config loader's list, `src/config/alerts.ts`) plus a
+ * few more for /health. Rates and latencies are over the sliding window (`windowSeconds`).
+ */
+export type MetricName = AlertMetric | 'client_error_rate' | 'latency_p99_ms' | 'requests' | 'memory_bytes' | 'heap_used_bytes'
+export type MetricValues = Record<MetricName, number>
+export const ALERT_METRIC_NAMES = Object.keys(CONFIG_ALERT_METRICS) as AlertMetric[]
 
 export interface ServerMetricsOptions {
   /** Length of the window for rates, seconds (default 300). */
   readonly windowSeconds?: number
   /** Queue depth now, summed over models (read at scrape and evaluation time). */
   readonly queueDepth: () => number
+  /** Transformer blocks resident, summed over models. */
+  readonly modelsLoaded: () => number
   /** Total system memory in bytes (default os.totalmem()), for memory_usage. */
   readonly totalMemory?: number
 }
@@ -117,6 +107,7 @@ export class ServerMetrics {
       memory_bytes: mem.rss,
       heap_used_bytes: mem.heapUsed,
       architecture_mismatches: this.archMismatches.total(),
+      models_loaded: this.options.modelsLoaded(),
       uptime_seconds: (now - this.startedAt) / 1000,
     }
   }

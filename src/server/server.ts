@@ -111,6 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = new ServerMetrics({
     windowSeconds: options.rateWindowSeconds,
     queueDepth: () => [...served.values()].reduce((s, m) => s + m.queue.depth, 0),
+    modelsLoaded: () => [...served.values()].reduce((s, m) => s + m.info.blocksResident, 0),
   })
   const alerts = new AlertEvaluator(options.alertRules, logger.child({component: 'alerts'}))
   metrics.alertState.collect(() => alerts.status().map((a) => [{alert: a.name, severity: a.severity}, a.firing ? 1 : 0]))

@@ -1,12 +1,14 @@
 import {expect} from 'chai'
 
+import {ALERT_METRICS, parseAlerts, parseCondition, thresholdRules, type Severity} from '../../src/config/alerts.js'
+import {DEFAULTS} from '../../src/config/types.js'
 import {LlmfragError} from '../../src/errors.js'
 import {AlertEvaluator, validateAlertRules, type AlertRule} from '../../src/monitoring/alerts.js'
-import {ALERT_METRIC_NAMES} from '../../src/monitoring/server-metrics.js'
+import {ALERT_METRIC_NAMES, ServerMetrics} from '../../src/monitoring/server-metrics.js'
 import {http, json, memoryLogger, parsePrometheus, sampleSum, startFake} from './server-helpers.js'
 
-const rule = (name: string, metric: string, op: AlertRule['op'], threshold: number, severity = 'warning'): AlertRule =>
-  ({name, metric, op, threshold, severity, notification: 'ops-log', condition: `${metric} ${op} ${threshold}`, origin: 'alerts.yml'})
+const rule = (name: string, condition: string, severity: Severity = 'warning'): AlertRule =>
+  ({name, condition: parseCondition(condition), severity, notification: ['ops-log']})
 
 async function until(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms
@@ -20,7 +22,7 @@ async function until(what: string, check: () => Promise<boolean>, ms = 5000): Pr
 describe('alert evaluator', () => {
   it('fires when a condition becomes true and resolves when it becomes false, logging both', () => {
     const {logger, lines} = memoryLogger()
-    const ev = new AlertEvaluator([rule('HighErrorRate', 'error_rate', '>', 0.01, 'critical'), rule('SlowTokens', 'ms_per_token', '>=', 500)], logger)
+    const ev = new AlertEvaluator([rule('HighErrorRate', 'error_rate > 0.01', 'critical'), rule('SlowTokens', 'ms_per_token >= 500')], logger)
     expect(ev.evaluate({error_rate: 0, ms_per_token: 100}, 1000)).to.deep.equal([])
     const fired = ev.evaluate({error_rate: 0.05, ms_per_token: 500}, 2000)
     expect(fired.map((t) => [t.rule.name, t.kind, t.value])).to.deep.equal([['HighErrorRate', 'fired', 0.05], ['SlowTokens', 'fired', 500]])
@@ -36,15 +38,15 @@ describe('alert evaluator', () => {
       ['error', 'alert firing', 'HighErrorRate'], ['warn', 'alert firing', 'SlowTokens'], ['info', 'alert resolved', 'HighErrorRate'],
     ])
     expect(lines()[2].firing_seconds).to.equal(3)
-    expect(lines()[0]).to.include({notification: 'ops-log', condition: 'error_rate > 0.01', threshold: 0.01, value: 0.05})
+    expect(lines()[0]).to.deep.include({notification: ['ops-log'], condition: 'error_rate > 0.01', threshold: 0.01, value: 0.05})
   })
 
   it('compares with every operator', () => {
     const {logger} = memoryLogger()
-    const ops: Array<[AlertRule['op'], boolean[]]> = [['>', [false, false, true]], ['>=', [false, true, true]], ['<', [true, false, false]], ['<=', [true, true, false]], ['==', [false, true, false]], ['!=', [true, false, true]]]
+    const ops: Array<[string, boolean[]]> = [['>', [false, false, true]], ['>=', [false, true, true]], ['<', [true, false, false]], ['<=', [true, true, false]], ['==', [false, true, false]], ['!=', [true, false, true]]]
     for (const [op, expected] of ops) {
       const got = [1, 2, 3].map((v) => {
-        const ev = new AlertEvaluator([rule('r', 'queue_depth', op, 2)], logger)
+        const ev = new AlertEvaluator([rule('r', `queue_depth ${op} 2`)], logger)
         ev.evaluate({queue_depth: v})
         return ev.firing().length === 1
       })
@@ -52,18 +54,27 @@ describe('alert evaluator', () => {
     }
   })
 
-  it('refuses rules on unknown metrics and duplicate names, naming the rule', () => {
-    expect(() => validateAlertRules([rule('Typo', 'eror_rate', '>', 1)], ALERT_METRIC_NAMES))
-      .to.throw(LlmfragError, 'alerts.yml: alert rule "Typo": unknown metric "eror_rate" in condition "eror_rate > 1"')
-    expect(() => validateAlertRules([rule('A', 'error_rate', '>', 1), rule('A', 'queue_depth', '>', 1)], ALERT_METRIC_NAMES))
-      .to.throw(LlmfragError, 'alerts.yml: alert rule "A" is defined twice')
-    expect(() => validateAlertRules([rule('A', 'memory_usage', '>', 0.9)], ALERT_METRIC_NAMES)).not.to.throw()
+  it('measures every metric the config loader lets a condition name', () => {
+    const m = new ServerMetrics({queueDepth: () => 3, modelsLoaded: () => 40})
+    const values = m.values()
+    for (const name of Object.keys(ALERT_METRICS)) expect(values, name).to.have.property(name).that.is.a('number')
+    expect(values.queue_depth).to.equal(3)
+    expect(values.models_loaded).to.equal(40)
+    expect(() => validateAlertRules(thresholdRules(DEFAULTS.monitoring.alert_thresholds), ALERT_METRIC_NAMES)).not.to.throw()
+  })
+
+  it('refuses duplicate names across alerts.yml and the thresholds, and metrics the server lacks', () => {
+    const fromFile = parseAlerts('- {name: threshold_error_rate, condition: error_rate > 0.5, severity: critical, notification: log}\n', 'alerts.yml')
+    expect(() => validateAlertRules([...thresholdRules(DEFAULTS.monitoring.alert_thresholds), ...fromFile], ALERT_METRIC_NAMES))
+      .to.throw(LlmfragError, 'alert rule "threshold_error_rate" is defined twice')
+    expect(() => validateAlertRules([rule('Up', 'uptime_seconds > 5')], ['error_rate']))
+      .to.throw(LlmfragError, 'alert rule "Up": the server does not measure "uptime_seconds" (condition "uptime_seconds > 5")')
   })
 })
 
 describe('alerts in the server (fake backend)', () => {
   it('shows a rule crossing its threshold in /health and /metrics, then clears it', async () => {
-    const s = await startFake([{id: 'fake'}], {alertRules: [rule('HighErrorRate', 'error_rate', '>', 0.3, 'critical')], metricsIntervalSeconds: 0.05})
+    const s = await startFake([{id: 'fake'}], {alertRules: parseAlerts('alerts:\n  - name: HighErrorRate\n    condition: error_rate > 0.3\n    severity: critical\n    notification: [log, "email:ops@example.com"]\n', 'alerts.yml'), metricsIntervalSeconds: 0.05})
     try {
       const health = async (): Promise<Record<string, unknown>> => (await json(s.metricsPort, 'GET', '/health')).body
       expect((await health()).alerts).to.deep.equal([])
@@ -71,7 +82,7 @@ describe('alerts in the server (fake backend)', () => {
       await until('the alert to fire', async () => ((await health()).alerts as unknown[]).length === 1)
       const h = await health()
       const alert = (h.alerts as Array<Record<string, unknown>>)[0]
-      expect(alert).to.include({name: 'HighErrorRate', severity: 'critical', condition: 'error_rate > 0.3', firing: true, value: 1, threshold: 0.3})
+      expect(alert).to.deep.include({name: 'HighErrorRate', severity: 'critical', condition: 'error_rate > 0.3', notification: ['log', 'email:ops@example.com'], firing: true, value: 1, threshold: 0.3})
       expect(h.status).to.equal('degraded')
       const firing = parsePrometheus((await http(s.metricsPort, 'GET', '/metrics')).text)
       expect(sampleSum(firing.samples, 'llmfrag_alert_firing', {alert: 'HighErrorRate', severity: 'critical'})).to.equal(1)
