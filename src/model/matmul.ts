@@ -25,18 +25,28 @@ export function matmulRows(w: WeightTensor, x: Float32Array, out: Float32Array, 
   }
   for (let r = r0; r < r1; r++) {
     kernel.dequantizeRow(data, r * rowBytes, cols, scratch, 0)
-    for (let p = 0; p < nRows; p++) {
-      const xo = p * cols
+    let p = 0
+    // Four positions per pass: each dequantized weight is loaded once for four products.
+    for (; p + 3 < nRows; p += 4) {
+      const x0 = p * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0
-      let i = 0
-      for (; i + 3 < cols; i += 4) {
-        s0 += scratch[i] * x[xo + i]
-        s1 += scratch[i + 1] * x[xo + i + 1]
-        s2 += scratch[i + 2] * x[xo + i + 2]
-        s3 += scratch[i + 3] * x[xo + i + 3]
+      for (let i = 0; i < cols; i++) {
+        const w = scratch[i]
+        s0 += w * x[x0 + i]
+        s1 += w * x[x1 + i]
+        s2 += w * x[x2 + i]
+        s3 += w * x[x3 + i]
       }
-      for (; i < cols; i++) s0 += scratch[i] * x[xo + i]
-      out[p * rows + r] = s0 + s1 + s2 + s3
+      out[p * rows + r] = s0
+      out[(p + 1) * rows + r] = s1
+      out[(p + 2) * rows + r] = s2
+      out[(p + 3) * rows + r] = s3
+    }
+    for (; p < nRows; p++) {
+      const xo = p * cols
+      let s = 0
+      for (let i = 0; i < cols; i++) s += scratch[i] * x[xo + i]
+      out[p * rows + r] = s
     }
   }
 }
