@@ -1,0 +1,155 @@
+/**
+ * Where split puts one fragment's bytes while they stream in from the source: straight into its
+ * file at their shard positions (`PlainSink`), or into a memory image that is compressed as one
+ * zstd frame once complete (`CompressedSink`; the encoder is one-shot, so a compressed fragment
+ * costs about three times its size in memory while it is being compressed). Both write to
+ * `DIR/.partial-<file>`; split renames the files into place when the whole set is written.
+ */
+import {createHash} from 'node:crypto'
+import {open, type FileHandle} from 'node:fs/promises'
+import {rmSync} from 'node:fs'
+
+import {ioError} from '../errors.js'
+import {compressFrame} from './zstd.js'
+
+export interface StoredFragment {
+  /** Bytes of the stored file. */
+  readonly bytes: number
+  /** sha256 of the stored file when it differs from the shard (compressed); otherwise undefined. */
+  readonly sha256?: string
+}
+
+export interface FragmentSink {
+  /** Stores shard bytes at `position` (past the header, which the sink writes itself); once the promise resolves, `bytes` may be reused. */
+  write(bytes: Uint8Array, position: number): Promise<void>
+  /** Completes the file once every byte of the shard has been written. */
+  finish(): Promise<StoredFragment>
+  /** Removes the partial file (after a failure). */
+  abort(): Promise<void>
+}
+
+async function openPartial(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'w')
+  } catch (err) {
+    throw ioError(err, path, 'create')
+  }
+}
+
+/** Writes the shard in place; holes between writes are alignment padding and read back as zeros. */
+export class PlainSink implements FragmentSink {
+  private readonly pending = new Set<Promise<void>>()
+
+  private constructor(private readonly path: string, private readonly fh: FileHandle, private readonly rawBytes: number) {}
+
+  /** Creates the partial file and writes the shard's header into it. */
+  static async create(path: string, header: Uint8Array, rawBytes: number): Promise<PlainSink> {
+    const sink = new PlainSink(path, await openPartial(path), rawBytes)
+    await sink.write(header, 0)
+    return sink
+  }
+
+  write(bytes: Uint8Array, position: number): Promise<void> {
+    const p = (async () => {
+      try {
+        let done = 0
+        while (done < bytes.length) {
+          const {bytesWritten} = await this.fh.write(bytes, done, bytes.length - done, position + done)
+          done += bytesWritten
+        }
+      } catch (err) {
+        throw ioError(err, this.path, 'write')
+      }
+    })()
+    this.pending.add(p)
+    void p.finally(() => this.pending.delete(p)).catch(() => {})
+    return p
+  }
+
+  async finish(): Promise<StoredFragment> {
+    await Promise.all(this.pending)
+    try {
+      await this.fh.truncate(this.rawBytes) // padding after the last tensor
+      await this.fh.close()
+    } catch (err) {
+      throw ioError(err, this.path, 'write')
+    }
+    return {bytes: this.rawBytes}
+  }
+
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.pending)
+    await this.fh.close().catch(() => {})
+    rmSync(this.path, {force: true})
+  }
+}
+
+/** Reused memory images for shards being assembled (fresh memory is slow to touch here). */
+export class ImagePool {
+  private readonly free: Buffer[] = []
+
+  take(size: number): Buffer {
+    const i = this.free.findIndex((b) => b.length >= size)
+    if (i >= 0) return this.free.splice(i, 1)[0]
+    return Buffer.allocUnsafeSlow(size)
+  }
+
+  give(b: Buffer): void {
+    this.free.push(b)
+  }
+}
+
+/**
+ * Assembles the shard in memory, then writes it as one zstd frame with the content checksum. The
+ * image is taken from the pool at the first write, so only shards actually receiving data hold memory.
+ */
+export class CompressedSink implements FragmentSink {
+  private image: Buffer | undefined
+  private done = false
+  private written = false
+
+  constructor(private readonly path: string, private readonly header: Uint8Array, private readonly rawBytes: number,
+    private readonly pool: ImagePool, private readonly level: number) {}
+
+  private open(): Buffer {
+    if (this.image) return this.image
+    if (this.done) throw new Error('CompressedSink written after finish')
+    const image = this.pool.take(this.rawBytes)
+    // Padding between and after tensors must be zero in the image: clear it all, then place the header.
+    image.fill(0, 0, this.rawBytes)
+    image.set(this.header, 0)
+    this.image = image
+    return image
+  }
+
+  write(bytes: Uint8Array, position: number): Promise<void> {
+    this.open().set(bytes, position)
+    return Promise.resolve()
+  }
+
+  async finish(): Promise<StoredFragment> {
+    const image = this.open()
+    this.done = true
+    const frame = await compressFrame(image.subarray(0, this.rawBytes), this.level)
+    this.pool.give(image)
+    this.image = undefined
+    const sha = createHash('sha256')
+    for (const part of frame.parts) sha.update(part)
+    const fh = await openPartial(this.path)
+    this.written = true
+    try {
+      for (const part of frame.parts) await fh.write(part, 0, part.length, null)
+      await fh.close()
+    } catch (err) {
+      await fh.close().catch(() => {})
+      throw ioError(err, this.path, 'write')
+    }
+    return {bytes: frame.bytes, sha256: sha.digest('hex')}
+  }
+
+  async abort(): Promise<void> {
+    if (this.image) this.pool.give(this.image)
+    this.image = undefined
+    if (this.written) rmSync(this.path, {force: true})
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * `split`: a .gguf model into a fragment set (DESIGN section 4), in one sequential pass over the
+ * source. Each chunk is read once into a shared slot (ChunkRing), then, concurrently: its bytes go
+ * to their fragments (positional writes, or a memory image when compressing), and worker threads
+ * hash it three ways (the source file, each fragment, each tensor: StreamHasher). The manifest is
+ * written last, after every fragment has been renamed from `.partial-*` into place.
+ */
+import {closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
+import {basename, join} from 'node:path'
+
+import {ioError, LlmfragError} from '../errors.js'
+import {ggmlTypeName} from '../gguf/ggml-types.js'
+import {readGGUFHeader} from '../gguf/reader.js'
+import type {GGUFHeader, GGUFTensorInfo} from '../gguf/types.js'
+import {analyzeArchitecture} from '../profiles/detect.js'
+import {ChunkRing, readFully} from './chunk-ring.js'
+import {CompressedSink, type FragmentSink, ImagePool, PlainSink, type StoredFragment} from './fragment-sink.js'
+import {
+  isPlainName, type Manifest, type ManifestArchitecture, type ManifestFragment, type ManifestTensor, MANIFEST_FILE, readManifest, writeManifest,
+} from './manifest.js'
+import {type FragmentPlan, planFragments} from './plan.js'
+import {checkRebuildable} from './rebuild-check.js'
+import {StreamHasher} from './stream-hash.js'
+import {DEFAULT_LEVEL} from './zstd.js'
+
+export const CHUNK_BYTES = 16 << 20 // one slot: large enough for full sha256 speed per update
+export const CHUNK_SLOTS = 4 // reads run ahead of hashing and writing by up to 3 chunks
+
+export interface SplitOptions {
+  /** One zstd frame per fragment. */
+  readonly compress?: boolean
+  /** zstd level (default 3). */
+  readonly level?: number
+  /** Write into a non-empty directory (replacing a previous set there). */
+  readonly force?: boolean
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void
+}
+
+export interface SplitResult {
+  readonly dir: string
+  readonly manifest: string
+  readonly source: {readonly file: string; readonly size: number; readonly sha256: string}
+  readonly architecture: string
+  readonly fragments: number
+  readonly tensors: number
+  readonly compression: 'none' | 'zstd'
+  /** Bytes of the stored fragment files. */
+  readonly storedBytes: number
+  readonly seconds: number
+  /** Source bytes per second, in GB/s (10^9). */
+  readonly gbPerSecond: number
+  /** Seconds the hash workers spent hashing (they run alongside the I/O). */
+  readonly hashSeconds: number
+}
+
+/** `{name, version}` of this package (package.json sits two levels above src/fragments and dist/fragments). */
+export function toolInfo(): {name: string; version: string} {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {name: string; version: string}
+  return {name: pkg.name, version: pkg.version}
+}
+
+function describeArchitecture(header: GGUFHeader): ManifestArchitecture {
+  const {detection} = analyzeArchitecture(header.kv, header.tensors)
+  const general = header.kv.find((e) => e.key === 'general.architecture')?.value
+  const generalName = typeof general === 'string' ? general : undefined
+  if (!detection) return {name: generalName ?? 'unknown', ...(generalName ? {general_architecture: generalName} : {})}
+  const d = detection.dims
+  return {
+    name: detection.name, general_architecture: detection.architecture,
+    dim: d.dim, ffn_hidden: d.ffnHidden, layers: d.layers, heads: d.heads, kv_heads: d.kvHeads, head_dim: d.headDim,
+    vocab: d.vocab, rope_base: d.ropeBase, context_length: d.contextLength,
+  }
+}
+
+/** Makes `dir` ready: created if missing; refused if non-empty unless `force`. Returns the previous set's files. */
+function prepareDir(dir: string, force: boolean): string[] {
+  try {
+    mkdirSync(dir, {recursive: true})
+  } catch (err) {
+    throw ioError(err, dir, 'create directory')
+  }
+  const entries = readdirSync(dir)
+  if (entries.length === 0) return []
+  if (!force) {
+    throw new LlmfragError('BAD_INPUT', `${dir} is not empty (${entries.length} entries)`, {
+      hints: ['choose an empty or new directory, or pass --force to replace the set in it'],
+    })
+  }
+  let previous: string[] = []
+  if (entries.includes(MANIFEST_FILE)) {
+    try {
+      previous = readManifest(dir).fragments.map((f) => f.file)
+    } catch {
+      // An unreadable old manifest: its fragments are left alone, only replaced where names match.
+    }
+    // Never leave a manifest beside fragments it does not describe, even if this run fails.
+    rmSync(join(dir, MANIFEST_FILE), {force: true})
+  }
+  for (const e of entries) if (e.startsWith('.partial-')) rmSync(join(dir, e), {force: true})
+  return previous
+}
+
+/** A fragment being written: its plan, where its bytes go, and how far its hash has got. */
+interface Shard {
+  readonly plan: FragmentPlan
+  readonly sink: FragmentSink
+  readonly stream: number // hash stream of the whole shard
+  hashed: number // shard bytes hashed so far (padding is hashed as zeros when the next bytes come)
+  left: number // tensors not yet complete
+  stored?: Promise<StoredFragment>
+}
+
+/** One tensor's bytes as they fall in the source, routed to its shard at `shardAt`. */
+interface Piece {
+  readonly tensor: GGUFTensorInfo
+  readonly shard: Shard
+  readonly start: number // file offset in the source
+  readonly end: number
+  readonly shardAt: number // offset in the shard
+  readonly stream: number // the tensor's hash stream
+}
+
+function finishShard(s: Shard): void {
+  s.stored = s.sink.finish()
+  s.stored.catch(() => {}) // awaited later; a failure must not surface as an unhandled rejection first
+}
+
+/**
+ * Streams the source once: every chunk hashed as the source, and each tensor's bytes written to
+ * and hashed as its shard and as itself. Shards are finished as soon as their last tensor is in.
+ */
+async function copyAndHash(fd: number, model: string, size: number, shards: readonly Shard[], pieces: readonly Piece[],
+  ring: ChunkRing, pool: StreamHasher, sourceStream: number, onProgress?: (done: number, total: number) => void): Promise<void> {
+  // Shard headers (the sinks write them) are hashed first, copied through a slot so the workers see them.
+  for (const s of shards) {
+    const header = s.plan.header
+    for (let at = 0; at < header.length; at += ring.size) {
+      const n = Math.min(ring.size, header.length - at)
+      const slot = await ring.acquire()
+      slot.bytes.set(header.subarray(at, at + n))
+      pool.update(s.stream, slot.index, 0, n)
+      ring.hold(slot, pool.flush())
+    }
+    s.hashed = header.length
+    if (s.left === 0) finishShard(s)
+  }
+  let next = 0 // first piece not yet wholly routed
+  for (let pos = 0; pos < size;) {
+    const slot = await ring.acquire()
+    const n = readFully(fd, model, slot.bytes, Math.min(ring.size, size - pos), pos)
+    pool.update(sourceStream, slot.index, 0, n)
+    const writes: Array<Promise<void>> = []
+    for (let i = next; i < pieces.length && pieces[i].start < pos + n; i++) {
+      const pc = pieces[i]
+      const s = pc.shard
+      const a = Math.max(pc.start, pos)
+      const b = Math.min(pc.end, pos + n)
+      if (b > a) {
+        const at = pc.shardAt + (a - pc.start)
+        pool.zeros(s.stream, at - s.hashed) // alignment padding before this tensor
+        pool.update(s.stream, slot.index, a - pos, b - pos)
+        pool.update(pc.stream, slot.index, a - pos, b - pos)
+        s.hashed = at + (b - a)
+        writes.push(s.sink.write(slot.bytes.subarray(a - pos, b - pos), at))
+      }
+      if (pc.end > pos + n) break
+      next = i + 1
+      // A sink's finish() waits for its own pending writes; a compressed image already holds the bytes.
+      if (--s.left === 0) finishShard(s)
+    }
+    ring.hold(slot, Promise.all([pool.flush(), ...writes]))
+    pos += n
+    onProgress?.(pos, size)
+  }
+  await ring.drain()
+}
+
+export async function splitModel(model: string, dir: string, options: SplitOptions = {}): Promise<SplitResult> {
+  const started = performance.now()
+  const compress = options.compress ?? false
+  const file = basename(model)
+  if (!isPlainName(file)) throw new LlmfragError('BAD_INPUT', `the model file name ${JSON.stringify(file)} cannot be recorded in a manifest`)
+  const header = readGGUFHeader(model)
+  if (header.kv.some((e) => e.key.startsWith('split.'))) {
+    throw new LlmfragError('BAD_INPUT', `${model} is already a split shard (it has split.* metadata)`, {
+      hints: ['merge the shards first (llmfrag join, or llama.cpp\'s llama-gguf-split --merge), then split the whole model'],
+    })
+  }
+  let fd: number
+  try {
+    fd = openSync(model, 'r')
+  } catch (err) {
+    throw ioError(err, model, 'open')
+  }
+  const shards: Shard[] = []
+  const ring = new ChunkRing(CHUNK_SLOTS, CHUNK_BYTES)
+  const pool = new StreamHasher(ring.buffers)
+  try {
+    checkRebuildable(fd, model, header)
+    const previous = prepareDir(dir, options.force ?? false)
+    const plans = planFragments(header, file.replace(/\.gguf$/i, ''), compress)
+    const size = header.fileSize
+    const images = new ImagePool()
+    for (const plan of plans) {
+      const partial = join(dir, `.partial-${plan.file}`)
+      const sink = compress
+        ? new CompressedSink(partial, plan.header, plan.rawBytes, images, options.level ?? DEFAULT_LEVEL)
+        : await PlainSink.create(partial, plan.header, plan.rawBytes)
+      shards.push({plan, sink, stream: pool.open(plan.rawBytes), hashed: 0, left: plan.tensors.length})
+    }
+    const sourceStream = pool.open(size)
+    const pieces: Piece[] = shards.flatMap((shard) => shard.plan.tensors.map((tensor, i) => ({
+      tensor, shard, start: header.dataOffset + tensor.offset, end: header.dataOffset + tensor.offset + tensor.bytes,
+      shardAt: shard.plan.header.length + shard.plan.offsets[i], stream: pool.open(tensor.bytes),
+    }))).sort((a, b) => a.start - b.start)
+
+    await copyAndHash(fd, model, size, shards, pieces, ring, pool, sourceStream, options.onProgress)
+
+    const stored: StoredFragment[] = []
+    for (const s of shards) {
+      if (!s.stored) throw new LlmfragError('INTERNAL', `fragment ${s.plan.file} was never completed`)
+      stored.push(await s.stored)
+      pool.zeros(s.stream, s.plan.rawBytes - s.hashed) // padding after the last tensor
+    }
+    const [sourceSha, ...shardShas] = await pool.digest([sourceStream, ...shards.map((s) => s.stream)])
+    const tensorShas = await pool.digest(pieces.map((pc) => pc.stream))
+    const tensorInfo = new Map(pieces.map((pc, i) => [pc.tensor.name, {
+      fragment: pc.shard.plan.index, offset: pc.shardAt - pc.shard.plan.header.length, sha256: tensorShas[i],
+    }]))
+
+    const fragments: ManifestFragment[] = shards.map(({plan}, i) => ({
+      index: plan.index, file: plan.file,
+      bytes: stored[i].bytes, sha256: stored[i].sha256 ?? shardShas[i],
+      ...(compress ? {raw_bytes: plan.rawBytes, raw_sha256: shardShas[i]} : {}),
+      data_offset: plan.header.length, layer: plan.layer, tensors: plan.tensors.map((t) => t.name),
+    }))
+    const tensors: ManifestTensor[] = header.tensors.map((t) => {
+      const where = tensorInfo.get(t.name)
+      if (!where) throw new LlmfragError('INTERNAL', `tensor ${t.name} was not placed in any fragment`)
+      return {name: t.name, type: ggmlTypeName(t.type), shape: [...t.dims], ...where, bytes: t.bytes, source_offset: t.offset}
+    })
+    const manifest: Manifest = {
+      format: 1, tool: toolInfo(), created: new Date().toISOString(),
+      source: {
+        file, size, sha256: sourceSha, gguf_version: header.version === 2 ? 2 : 3, tensor_count: header.tensors.length,
+        kv_count: header.kv.length, alignment: header.alignment, data_offset: header.dataOffset,
+      },
+      architecture: describeArchitecture(header),
+      compression: compress ? 'zstd' : 'none',
+      fragments, tensors,
+    }
+
+    for (const {plan} of shards) {
+      try {
+        renameSync(join(dir, `.partial-${plan.file}`), join(dir, plan.file))
+      } catch (err) {
+        throw ioError(err, join(dir, plan.file), 'write')
+      }
+    }
+    const manifestPath = writeManifest(dir, manifest)
+    const current = new Set(plans.map((p) => p.file))
+    for (const old of previous) if (isPlainName(old) && !current.has(old)) rmSync(join(dir, old), {force: true})
+
+    const seconds = (performance.now() - started) / 1000
+    return {
+      dir, manifest: manifestPath, source: {file, size, sha256: sourceSha}, architecture: manifest.architecture.name,
+      fragments: plans.length, tensors: header.tensors.length, compression: manifest.compression,
+      storedBytes: fragments.reduce((sum, f) => sum + f.bytes, 0), seconds, gbPerSecond: size / seconds / 1e9,
+      hashSeconds: pool.hashSeconds,
+    }
+  } catch (err) {
+    await ring.drain().catch(() => {})
+    await Promise.all(shards.map(async (s) => {
+      await s.stored?.catch(() => {})
+      await s.sink.abort()
+    }))
+    throw err
+  } finally {
+    closeSync(fd)
+    await pool.close()
+  }
+}

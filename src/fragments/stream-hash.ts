@@ -1,0 +1,144 @@
+/**
+ * sha256 of many byte streams at once on worker threads, fed from shared chunk buffers (the
+ * ChunkRing's slots). Split hashes every byte up to three times (the source file, its fragment,
+ * its tensor) and join twice; at ~1.5 GB/s per core for sha256, that work has to leave the thread
+ * doing the I/O and spread over both cores. Each stream lives on one worker (the least loaded when
+ * it is opened, by expected bytes), so its updates stay in order. The protocol is documented in
+ * stream-hash-worker.ts.
+ */
+import {availableParallelism} from 'node:os'
+import {Worker} from 'node:worker_threads'
+
+import {LlmfragError} from '../errors.js'
+import type {FromHashWorker, HashOp, HashWorkerData, ToHashWorker} from './stream-hash-worker.js'
+
+interface Waiter {
+  resolve(value: FromHashWorker): void
+  reject(err: Error): void
+}
+
+/**
+ * The worker module next to this one: .js when built; .ts under tsx (tests), through the shared
+ * bootstrap that registers tsx's hooks in the worker first (Node 20 workers do not inherit them).
+ */
+function startWorker(data: HashWorkerData): Worker {
+  if (import.meta.url.endsWith('.ts')) {
+    const tsxEntry = new URL('./stream-hash-worker.ts', import.meta.url).href
+    return new Worker(new URL('./tsx-worker-bootstrap.mjs', import.meta.url), {workerData: {...data, tsxEntry}})
+  }
+  return new Worker(new URL('./stream-hash-worker.js', import.meta.url), {workerData: data})
+}
+
+export class StreamHasher {
+  private readonly workers: Worker[]
+  private readonly load: number[]
+  private readonly queues: HashOp[][]
+  private readonly owner = new Map<number, number>() // stream id -> worker index
+  private readonly waiters = new Map<number, Waiter>() // message id -> its reply
+  private nextMessage = 0
+  private nextStream = 0
+  private failure: Error | undefined
+  /** Seconds the workers spent hashing (summed over workers). */
+  hashSeconds = 0
+  /** Bytes hashed so far (counting each stream once per byte). */
+  hashedBytes = 0
+
+  /** `slots`: the shared buffers updates refer to by index. */
+  constructor(slots: readonly SharedArrayBuffer[], threads = Math.min(2, availableParallelism())) {
+    const n = Math.max(1, threads)
+    this.workers = Array.from({length: n}, () => startWorker({slots}))
+    this.load = new Array<number>(n).fill(0)
+    this.queues = Array.from({length: n}, () => [])
+    this.workers.forEach((w) => {
+      w.on('message', (m: FromHashWorker) => this.onMessage(m))
+      w.on('error', (err) => this.fail(err))
+      w.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`hash worker exited with code ${code}`))
+      })
+    })
+  }
+
+  private onMessage(m: FromHashWorker): void {
+    const w = this.waiters.get(m.id)
+    if (!w) return
+    this.waiters.delete(m.id)
+    if (m.type === 'error') w.reject(new LlmfragError('INTERNAL', `hash worker: ${m.message}`))
+    else w.resolve(m)
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err
+    for (const w of this.waiters.values()) w.reject(err)
+    this.waiters.clear()
+  }
+
+  private send(worker: number, make: (id: number) => ToHashWorker): Promise<FromHashWorker> {
+    if (this.failure) return Promise.reject(this.failure)
+    const id = this.nextMessage++
+    const reply = new Promise<FromHashWorker>((resolve, reject) => this.waiters.set(id, {resolve, reject}))
+    this.workers[worker].postMessage(make(id))
+    return reply
+  }
+
+  /** A new stream, placed on the worker with the fewest expected bytes. */
+  open(expectedBytes: number): number {
+    let w = 0
+    for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[w]) w = i
+    this.load[w] += expectedBytes
+    const id = this.nextStream++
+    this.owner.set(id, w)
+    return id
+  }
+
+  private queueOf(stream: number): HashOp[] {
+    const w = this.owner.get(stream)
+    if (w === undefined) throw new LlmfragError('INTERNAL', `hash stream ${stream} is not open`)
+    return this.queues[w]
+  }
+
+  /** Queues bytes [start, end) of slot `slot` for `stream`; sent by the next flush(). */
+  update(stream: number, slot: number, start: number, end: number): void {
+    if (end > start) this.queueOf(stream).push([stream, slot, start, end])
+    this.hashedBytes += end - start
+  }
+
+  /** Queues `n` zero bytes (alignment padding) for `stream`. */
+  zeros(stream: number, n: number): void {
+    if (n > 0) this.queueOf(stream).push([stream, -1, n, 0])
+    this.hashedBytes += n
+  }
+
+  /** Sends the queued updates; resolves when the workers have hashed them (their slots may be reused). */
+  async flush(): Promise<void> {
+    const sent: Array<Promise<FromHashWorker>> = []
+    this.queues.forEach((ops, w) => {
+      if (ops.length === 0) return
+      this.queues[w] = []
+      sent.push(this.send(w, (id) => ({type: 'batch', id, ops})))
+    })
+    for (const reply of await Promise.all(sent)) if (reply.type === 'done') this.hashSeconds += reply.seconds
+  }
+
+  /** Flushes, then finishes `streams` and returns their hex digests in the same order. */
+  async digest(streams: readonly number[]): Promise<string[]> {
+    await this.flush()
+    const byWorker = new Map<number, number[]>()
+    for (const s of streams) {
+      const w = this.owner.get(s)
+      if (w === undefined) throw new LlmfragError('INTERNAL', `hash stream ${s} is not open`)
+      this.owner.delete(s)
+      byWorker.set(w, [...(byWorker.get(w) ?? []), s])
+    }
+    const found = new Map<number, string>()
+    await Promise.all([...byWorker].map(async ([w, ids]) => {
+      const reply = await this.send(w, (id) => ({type: 'digest', id, streams: ids}))
+      if (reply.type === 'digests') ids.forEach((s, i) => found.set(s, reply.digests[i]))
+    }))
+    return streams.map((s) => found.get(s) ?? '')
+  }
+
+  async close(): Promise<void> {
+    this.fail(new LlmfragError('INTERNAL', 'the hasher was closed'))
+    await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+}
