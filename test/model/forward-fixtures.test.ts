@@ -9,7 +9,7 @@ import {expect} from 'chai'
 import {loadTransformer} from '../../src/model/load.js'
 import type {Transformer} from '../../src/model/transformer.js'
 import {openModelSource} from '../../src/source/open.js'
-import {argmaxRow, comparableSteps, comparePositions, readFixture} from '../support/logits.js'
+import {argmaxRow, comparableSteps, comparePositions, readFixture, rmsDiff} from '../support/logits.js'
 
 const LOGIT_TOLERANCE = 1e-3
 const GREEDY_MIN_MARGIN = 1e-3
@@ -21,6 +21,13 @@ for (const name of ['tiny-mistral', 'tiny-magistral']) {
 
     before(async () => {
       model = (await loadTransformer(openModelSource(fixture.model), {ctx: 128})).model
+    })
+
+    it('the comparison helpers reproduce the fixture\'s own llama.cpp-vs-exact RMS', () => {
+      for (const seq of fixture.sequences) {
+        expect(rmsDiff(seq.llamaCpp, seq.exact), seq.name).to.be.closeTo(seq.llamaCppVsExactRms, 1e-6)
+        for (const st of comparePositions(seq.llamaCpp, seq.exact, seq.vocab)) expect(st.cosine).to.be.above(0.998)
+      }
     })
 
     for (const seq of fixture.sequences) {
