@@ -166,8 +166,12 @@ export class Engine {
     for (const id of ids) sampler.accept(id)
 
     const promptStart = performance.now()
-    const evaluated = this.evaluatePrompt(ids)
+    const evaluated = await this.evaluatePrompt(ids, options.signal)
     const promptMs = performance.now() - promptStart
+    if (evaluated === undefined) {
+      return {text: '', tokens: [], promptTokens: ids.length, stopReason: 'abort', seed: sampler.seed,
+        timings: this.timings(0, promptMs, 0, 0, 0, 0, performance.now() - started)}
+    }
 
     const decoder = this.tokenizer.streamDecoder()
     const stops = new StopMatcher(options.stop ?? [])
@@ -216,7 +220,7 @@ export class Engine {
       this.cached.push(token)
       evalMs += performance.now() - t1
       evalRuns++
-      await new Promise<void>((resolve) => setImmediate(resolve))
+      await yieldToEventLoop()
     }
     if (!stopped) {
       stopped = emit(decoder.flush(), generated.at(-1) ?? -1)
@@ -235,14 +239,17 @@ export class Engine {
   /**
    * Brings the cache to hold exactly `ids` and leaves the last position's logits in row 0 of the
    * logits buffer. The longest prefix already cached is kept (at least the last token is
-   * re-evaluated, for its logits). Returns the number of positions evaluated.
+   * re-evaluated, for its logits). Yields between batches; returns the positions evaluated, or
+   * undefined when the signal stopped it (the cache then holds the batches already done).
    */
-  private evaluatePrompt(ids: readonly number[]): number {
+  private async evaluatePrompt(ids: readonly number[], signal: AbortSignal | undefined): Promise<number | undefined> {
     let keep = 0
     const limit = Math.min(this.cached.length, ids.length - 1)
     while (keep < limit && this.cached[keep] === ids[keep]) keep++
     this.cached.length = keep
     for (let pos = keep; pos < ids.length; pos += this.model.maxBatch) {
+      if (pos > keep) await yieldToEventLoop()
+      if (signal?.aborted) return undefined
       const chunk = ids.slice(pos, pos + this.model.maxBatch)
       this.model.forward(chunk, pos)
       this.cached.push(...chunk)
@@ -285,4 +292,9 @@ export class Engine {
       generatedTokens, evalRuns, evalMs, evalTokensPerSecond: perSecond(evalRuns, evalMs), sampleMs, totalMs,
     }
   }
+}
+
+/** Lets timers, signals and sockets run between batches and tokens. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }

@@ -104,6 +104,9 @@ describe('engine: Engine on tiny-mistral', () => {
     const r = await engine.generate(seq7.tokens, {maxTokens: 20, sampling: GREEDY, signal: ac.signal}, () => ac.abort())
     expect(r.stopReason).to.equal('abort')
     expect(r.tokens.length).to.be.lessThan(20)
+    // an already aborted signal stops before evaluating the prompt's first batch
+    const early = await engine.generate([...seq7.tokens, 42], {maxTokens: 5, sampling: GREEDY, signal: AbortSignal.abort()})
+    expect(early).to.deep.include({stopReason: 'abort', tokens: [], text: ''})
   })
 
   it('refuses a prompt and budget that do not fit the context (CONTEXT_FULL), and an empty prompt', async () => {
