@@ -66,7 +66,6 @@ export default class Synth extends BaseCommand {
       }, bar.update)
     } catch (err) {
       if (abort.signal.aborted) {
-        bar.stop()
         this.note('interrupted: the partial file was removed')
         process.exitCode = 130
         return this.exit(130)
@@ -82,7 +81,7 @@ export default class Synth extends BaseCommand {
 
   private print(r: SynthResult): void {
     const what = r.headerOnly ? 'header-only (sparse data section)' : `${(r.bytes / r.seconds / GB).toFixed(2)} GB/s`
-    const shape = r.architecture === r.profile ? r.profile : `${r.profile} shape changed: ${r.architecture}`
+    const shape = r.architecture === r.profile ? r.profile : `${r.architecture} from ${r.profile}`
     this.log(`wrote ${r.file}: ${shape}, ${r.layers} layers, ${r.tensors} tensors, ` +
       `${(r.params / 1e9).toFixed(2)} B params, ${(r.bytes / GB).toFixed(2)} GB in ${r.seconds.toFixed(1)} s (${what})`)
   }

@@ -42,7 +42,7 @@ describe('llmfrag synth (built CLI)', () => {
     expect((await run(['synth', ...SMALL, '--seed', '5', '-o', a])).code).to.equal(0)
     const r = await run(['synth', ...SMALL, '--seed', '5', '-o', b])
     expect(r.code).to.equal(0)
-    expect(r.stdout).to.match(/^wrote .*b\.gguf: mistral_7b shape changed: llama-family \(custom\), 2 layers, 21 tensors/)
+    expect(r.stdout).to.match(/^wrote .*b\.gguf: llama-family \(custom\) from mistral_7b, 2 layers, 21 tensors/)
     expect(sha256(a)).to.equal(sha256(b))
   })
 
