@@ -6,6 +6,7 @@ import {samplingFlags, samplingFromFlags} from '../cli/sampling-flags.js'
 import {Engine, formatPerf, type StopReason, type Timings} from '../engine/index.js'
 import {createLogitsWriter} from '../engine/logits-file.js'
 import {LlmfragError} from '../errors.js'
+import {resolveSampling} from '../sampling/index.js'
 
 export interface RunResult {
   /** Generated text (empty with -n 0). */
@@ -54,6 +55,7 @@ export default class Run extends BaseCommand {
     if (promptTokens === undefined && flags.prompt === undefined) {
       throw new LlmfragError('BAD_INPUT', 'no prompt given', {hints: ['pass -p TEXT, or --prompt-tokens 1,2,3']})
     }
+    const sampling = resolveSampling(samplingFromFlags(flags)) // bad values fail before the model loads
     const engine = await this.load(path, flags['ctx-size'], flags['batch-size'])
 
     const prompt = promptTokens ?? engine.tokenizer.encode(flags.prompt ?? '', {addSpecial: true, parseSpecial: true})
@@ -77,7 +79,7 @@ export default class Run extends BaseCommand {
     }
     const result = await engine.generate(prompt, {
       maxTokens: flags['n-predict'],
-      sampling: samplingFromFlags(flags),
+      sampling,
       stop: flags.stop,
     }, json ? undefined : (text) => process.stdout.write(text))
     // With --logits-out the prompt was evaluated (with every position's logits) before generating.
