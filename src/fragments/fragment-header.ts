@@ -46,7 +46,9 @@ function readCompressedHeader(path: string, rawBytes: number): GGUFHeader {
     chunks.push(data)
     have += data.length
   })
-  const input = Buffer.allocUnsafe(READ_CHUNK)
+  // fzstd keeps a view of the previous chunk's undecoded tail until the next push: alternate two buffers.
+  const inputs = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)]
+  let flip = 0
   let position = 0
   let ended = false
   let nextTry = FIRST_TRY
@@ -68,6 +70,7 @@ function readCompressedHeader(path: string, rawBytes: number): GGUFHeader {
           nextTry = have * 2
         }
       }
+      const input = inputs[flip ^= 1]
       const n = readSync(fd, input, 0, READ_CHUNK, position)
       position += n
       ended = n === 0
