@@ -39,6 +39,8 @@ export interface StreamOptions {
 export interface StreamReport {
   readonly storedSha256?: string
   readonly rawBytes: number
+  /** Seconds this thread spent hashing (compressed fragments; plain ones hash on the pool's workers). */
+  readonly hashSeconds: number
 }
 
 /** Compressed bytes read per push into fzstd. */
@@ -55,9 +57,9 @@ export function damaged(file: string, what: string, expected: string | number, a
 export class FragmentReader {
   private inputs: [Buffer, Buffer] | undefined
 
-  /** `compressed`: the set's fragments are zstd frames. `pool` hashes plain fragments. */
+  /** `compressed`: the set's fragments are zstd frames. `pool` hashes plain fragments (needed to hash them). */
   constructor(private readonly dir: string, private readonly compressed: boolean, private readonly ring: ChunkRing,
-    private readonly pool: StreamHasher) {}
+    private readonly pool?: StreamHasher) {}
 
   async stream(f: ManifestFragment, options: StreamOptions): Promise<StreamReport> {
     const path = join(this.dir, f.file)
@@ -81,19 +83,21 @@ export class FragmentReader {
   }
 
   private async streamPlain(fd: number, path: string, size: number, options: StreamOptions): Promise<StreamReport> {
-    const stream = options.hash ? this.pool.open(size) : -1
+    const pool = options.hash ? this.pool : undefined
+    if (options.hash && !pool) throw new LlmfragError('INTERNAL', 'FragmentReader: hashing a plain fragment needs a StreamHasher')
+    const stream = pool?.open(size) ?? -1
     for (let pos = 0; pos < size;) {
       const slot = await this.ring.acquire()
       const n = readFully(fd, path, slot.bytes, Math.min(this.ring.size, size - pos), pos)
-      if (stream >= 0) this.pool.update(stream, slot.index, 0, n)
+      pool?.update(stream, slot.index, 0, n)
       const work = options.onChunk({slot, rawStart: pos, length: n})
-      this.ring.hold(slot, Promise.all([stream >= 0 ? this.pool.flush() : undefined, work]))
+      this.ring.hold(slot, Promise.all([pool?.flush(), work]))
       pos += n
       options.onRead?.(pos)
     }
     await this.ring.drain()
-    const storedSha256 = stream >= 0 ? (await this.pool.digest([stream]))[0] : undefined
-    return {storedSha256, rawBytes: size}
+    const storedSha256 = pool ? (await pool.digest([stream]))[0] : undefined
+    return {storedSha256, rawBytes: size, hashSeconds: 0}
   }
 
   private async streamCompressed(fd: number, path: string, size: number, f: ManifestFragment, options: StreamOptions): Promise<StreamReport> {
@@ -102,6 +106,7 @@ export class FragmentReader {
     const blocks: Uint8Array[] = []
     let pending = 0 // decoded bytes in `blocks`
     let rawStart = 0
+    let hashMs = 0
     const decoder = new ZstdStreamDecoder(path, (block) => {
       blocks.push(block)
       pending += block.length
@@ -127,7 +132,11 @@ export class FragmentReader {
     for (let pos = 0, flip = 0; pos < size; flip ^= 1) {
       const input = this.inputs[flip]
       const n = readFully(fd, path, input, Math.min(INPUT_BYTES, size - pos), pos)
-      sha?.update(input.subarray(0, n))
+      if (sha) {
+        const t0 = performance.now()
+        sha.update(input.subarray(0, n))
+        hashMs += performance.now() - t0
+      }
       pos += n
       if (rawStart + pending > (f.raw_bytes ?? Number.MAX_SAFE_INTEGER)) break // decodes to more than the shard: stop early
       decoder.push(input.subarray(0, n), pos === size)
@@ -136,6 +145,6 @@ export class FragmentReader {
     }
     await gather(true)
     await this.ring.drain()
-    return {storedSha256: sha?.digest('hex'), rawBytes: rawStart}
+    return {storedSha256: sha?.digest('hex'), rawBytes: rawStart, hashSeconds: hashMs / 1000}
   }
 }
