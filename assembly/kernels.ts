@@ -1,0 +1,409 @@
+/**
+ * WebAssembly SIMD kernels (AssemblyScript; compiled by `npm run build:wasm` into
+ * dist/wasm/kernels.wasm). The memory contract is written down in src/kernels/wasm/kernels-wasm.ts:
+ * the module imports a shared `env.memory`, owns no static data and no stack, and touches only the
+ * byte ranges its arguments name. Every kernel here has a scalar reference in src/kernels/ and is
+ * checked against it (test/unit/kernels-wasm.test.ts): the 8-bit paths bit for bit.
+ *
+ * Activation layouts built here for the integer kernels (one "position" = one activation vector):
+ *   Q8KX, 576 bytes per 256 values (Q8_K widened to i16, pairs de-interleaved):
+ *     0    f32 d                          (as quantize_row_q8_K_ref)
+ *     16   i16 q[256] in 16 groups of 16: each group's 8 even-index values, then its 8 odd ones
+ *     528  i16 bsum32[8]                  sum of q over each 32-value sub-block
+ *     544  i16 bsum16[16]                 sum of q over each 16-value group
+ *   Q80X, 80 bytes per 32 values: 0 f32 d (the fp16-rounded scale), 16 i16 q[32] in order.
+ * Widening once per activation vector lets every weight row use i32x4.dot_i16x8_s directly; the
+ * de-interleaving matches weight nibbles pulled out of 16-bit lanes (even byte = low 8 bits).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Scalar helpers
+
+/** f32 value of fp16 bits (exact; inf/NaN kept). */
+@inline function half(h: u32): f32 {
+  const sign = (h & 0x8000) << 16
+  const em = h & 0x7fff
+  const bits: u32 = em >= 0x7c00
+    ? 0x7f800000 | ((em & 0x3ff) << 13)
+    : reinterpret<u32>(reinterpret<f32>(em << 13) * reinterpret<f32>(0x77800000)) // * 2^112
+  return reinterpret<f32>(bits | sign)
+}
+
+/** fp16 bits of an f32, round to nearest even (as GGML_FP32_TO_FP16). */
+function toHalf(x: f32): u32 {
+  const f = reinterpret<u32>(x)
+  const sign = (f >> 16) & 0x8000
+  const exp = <i32>((f >> 23) & 0xff)
+  let mant = f & 0x7fffff
+  if (exp == 0xff) return sign | 0x7c00 | (mant != 0 ? 0x200 : 0)
+  const e = exp - 127 + 15
+  if (e >= 31) return sign | 0x7c00
+  if (e <= 0) {
+    if (e < -10) return sign
+    mant |= 0x800000
+    const shift = <u32>(14 - e)
+    const halfway: u32 = 1 << (shift - 1)
+    let h = mant >> shift
+    const rem = mant & ((1 << shift) - 1)
+    if (rem > halfway || (rem == halfway && (h & 1) != 0)) h++
+    return sign | h
+  }
+  let h = (<u32>e << 10) | (mant >> 13)
+  const rem = mant & 0x1fff
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++
+  return sign | h
+}
+
+/** Sum of the four i32 lanes. */
+@inline function hsum(v: v128): i32 {
+  const t = i32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1))
+  return i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1)
+}
+
+@inline function dot(a: v128, b: v128): v128 {
+  return i32x4.dot_i16x8_s(a, b)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation quantizers
+
+/** Index of the largest |x[j]| (first one) in 256 f32 at x; x[index] gives ggml's `max`. */
+@inline function maxAbsValue(x: usize): f32 {
+  let amax: f32 = 0
+  let max: f32 = 0
+  for (let j: usize = 0; j < 256; j++) {
+    const v = load<f32>(x + (j << 2))
+    const a = abs<f32>(v)
+    if (a > amax) { amax = a; max = v }
+  }
+  return max
+}
+
+/** quantize_row_q8_K_ref: n f32 at xPtr (n a multiple of 256) into standard 292-byte Q8_K blocks. */
+export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
+  const nb = <usize>(n >> 8)
+  for (let i: usize = 0; i < nb; i++) {
+    const x = xPtr + (i << 10)
+    const y = outPtr + i * 292
+    const max = maxAbsValue(x)
+    if (max == 0) { memory.fill(y, 0, 292); continue }
+    const iscale: f32 = <f32>-127 / max
+    for (let g: usize = 0; g < 16; g++) {
+      let s: i32 = 0
+      for (let k: usize = 0; k < 16; k++) {
+        const v = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(x + ((g * 16 + k) << 2))))
+        store<i8>(y + 4 + g * 16 + k, <i8>v)
+        s += v
+      }
+      store<i16>(y + 260 + (g << 1), <i16>s)
+    }
+    store<f32>(y, <f32>1 / iscale)
+  }
+}
+
+/** As quantize_q8k, into the widened Q8KX layout (576 bytes per block, see the top of the file). */
+export function quantize_q8kx(xPtr: usize, n: i32, outPtr: usize): void {
+  const nb = <usize>(n >> 8)
+  for (let i: usize = 0; i < nb; i++) {
+    const x = xPtr + (i << 10)
+    const y = outPtr + i * 576
+    const max = maxAbsValue(x)
+    if (max == 0) { memory.fill(y, 0, 576); continue }
+    const iscale: f32 = <f32>-127 / max
+    for (let g: usize = 0; g < 16; g++) {
+      let s: i32 = 0
+      for (let k: usize = 0; k < 16; k++) {
+        const v = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(x + ((g * 16 + k) << 2))))
+        store<i16>(y + 16 + g * 32 + ((k & 1) << 4) + ((k >> 1) << 1), <i16>v)
+        s += v
+      }
+      store<i16>(y + 544 + (g << 1), <i16>s)
+    }
+    for (let j: usize = 0; j < 8; j++) {
+      store<i16>(y + 528 + (j << 1), <i16>(load<i16>(y + 544 + (j << 2)) + load<i16>(y + 546 + (j << 2))))
+    }
+    store<f32>(y, <f32>1 / iscale)
+  }
+}
+
+/** roundf: nearest, halves away from zero. */
+@inline function roundAway(v: f32): i32 {
+  const t = trunc<f32>(v)
+  return <i32>t + (abs<f32>(v - t) >= 0.5 ? (v < 0 ? -1 : 1) : 0)
+}
+
+/** quantize_row_q8_0_ref into the widened Q80X layout (80 bytes per 32 values). */
+export function quantize_q8_0x(xPtr: usize, n: i32, outPtr: usize): void {
+  const nb = <usize>(n >> 5)
+  for (let i: usize = 0; i < nb; i++) {
+    const x = xPtr + (i << 7)
+    const y = outPtr + i * 80
+    let amax: f32 = 0
+    for (let j: usize = 0; j < 32; j++) amax = max<f32>(amax, abs<f32>(load<f32>(x + (j << 2))))
+    const d: f32 = amax / 127
+    const id: f32 = d != 0 ? <f32>1 / d : 0
+    store<f32>(y, half(toHalf(d)))
+    for (let j: usize = 0; j < 32; j++) store<i16>(y + 16 + (j << 1), <i16>roundAway(load<f32>(x + (j << 2)) * id))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q4_K x Q8KX
+
+/**
+ * Integer dot of 64 weights (32 bytes of nibbles at q: low nibbles sub-block A, high nibbles
+ * sub-block B) with their activations at x (groups A0 A1 B0 B1, 32 bytes each), scaled:
+ * scA * sum_A + scB * sum_B as i32x4. Nibbles come out of 16-bit lanes without a shift where the
+ * activations can absorb it: (w & 0x0F00) is 256 * odd low nibble, (w & 0x00F0) 16 * even high.
+ */
+@inline function q4kChunk(q: usize, x: usize, scA: v128, scB: v128): v128 {
+  const m000F = i16x8.splat(0x000f)
+  const m0F00 = i16x8.splat(0x0f00)
+  const m00F0 = i16x8.splat(0x00f0)
+  const w0 = v128.load(q)
+  const w1 = v128.load(q, 16)
+  const a1 = i32x4.add(dot(v128.and(w0, m000F), v128.load(x)), dot(v128.and(w1, m000F), v128.load(x, 32)))
+  const a256 = i32x4.add(dot(v128.and(w0, m0F00), v128.load(x, 16)), dot(v128.and(w1, m0F00), v128.load(x, 48)))
+  const b16 = i32x4.add(dot(v128.and(w0, m00F0), v128.load(x, 64)), dot(v128.and(w1, m00F0), v128.load(x, 96)))
+  const b1 = i32x4.add(dot(i16x8.shr_u(w0, 12), v128.load(x, 80)), dot(i16x8.shr_u(w1, 12), v128.load(x, 112)))
+  const sA = i32x4.add(a1, i32x4.shr_s(a256, 8))
+  const sB = i32x4.add(b1, i32x4.shr_s(b16, 4))
+  return i32x4.add(i32x4.mul(sA, scA), i32x4.mul(sB, scB))
+}
+
+/** One Q4_K block (at b) against one Q8KX block (at x), folded into sumf as vecDotQ4KQ8K does. */
+@inline function q4kBlock(b: usize, x: usize, sumf: f32): f32 {
+  // Unpack the 12 scale bytes as ggml's utmp trick: scales 0-3 | 4-7, mins 0-3 | 4-7.
+  const u0 = load<u32>(b, 4)
+  const u1 = load<u32>(b, 8)
+  const u2 = load<u32>(b, 12)
+  const scLo = u0 & 0x3f3f3f3f
+  const scHi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4)
+  const mnLo = u1 & 0x3f3f3f3f
+  const mnHi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4)
+  const sc16 = i16x8.extend_low_i8x16_u(i64x2.splat(<i64>scLo | (<i64>scHi << 32)))
+  const mn16 = i16x8.extend_low_i8x16_u(i64x2.splat(<i64>mnLo | (<i64>mnHi << 32)))
+  const sc03 = i32x4.extend_low_i16x8_u(sc16)
+  const sc47 = i32x4.extend_high_i16x8_u(sc16)
+  let acc = q4kChunk(b + 16, x + 16, i32x4.shuffle(sc03, sc03, 0, 0, 0, 0), i32x4.shuffle(sc03, sc03, 1, 1, 1, 1))
+  acc = i32x4.add(acc, q4kChunk(b + 48, x + 144, i32x4.shuffle(sc03, sc03, 2, 2, 2, 2), i32x4.shuffle(sc03, sc03, 3, 3, 3, 3)))
+  acc = i32x4.add(acc, q4kChunk(b + 80, x + 272, i32x4.shuffle(sc47, sc47, 0, 0, 0, 0), i32x4.shuffle(sc47, sc47, 1, 1, 1, 1)))
+  acc = i32x4.add(acc, q4kChunk(b + 112, x + 400, i32x4.shuffle(sc47, sc47, 2, 2, 2, 2), i32x4.shuffle(sc47, sc47, 3, 3, 3, 3)))
+  const isum = hsum(acc)
+  const imin = hsum(dot(mn16, v128.load(x, 528)))
+  const dy = load<f32>(x)
+  sumf = sumf + (half(load<u16>(b)) * dy) * <f32>isum
+  return sumf - (half(load<u16>(b, 2)) * dy) * <f32>imin
+}
+
+/**
+ * out[p * rows + r] = row r of the Q4_K matrix at wPtr (rowBytes apart) . position p of the Q8KX
+ * activations at xPtr (rowBytes / 144 blocks each), for r < rows, p < nPos. Rows go in pairs so
+ * the activation loads of a block serve two rows; positions loop inside, so a pair of weight rows
+ * stays in L1 across a batch.
+ */
+export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  const nb = <usize>(rowBytes / 144)
+  const rb = <usize>rowBytes
+  const xStride = nb * 576
+  let r = 0
+  for (; r + 1 < rows; r += 2) {
+    const w0 = wPtr + <usize>r * rb
+    for (let p = 0; p < nPos; p++) {
+      const x = xPtr + <usize>p * xStride
+      let s0: f32 = 0
+      let s1: f32 = 0
+      for (let i: usize = 0; i < nb; i++) {
+        s0 = q4kBlock(w0 + i * 144, x + i * 576, s0)
+        s1 = q4kBlock(w0 + rb + i * 144, x + i * 576, s1)
+      }
+      const o = outPtr + (<usize>(p * rows + r) << 2)
+      store<f32>(o, s0)
+      store<f32>(o, s1, 4)
+    }
+  }
+  if (r < rows) {
+    const w0 = wPtr + <usize>r * rb
+    for (let p = 0; p < nPos; p++) {
+      const x = xPtr + <usize>p * xStride
+      let s0: f32 = 0
+      for (let i: usize = 0; i < nb; i++) s0 = q4kBlock(w0 + i * 144, x + i * 576, s0)
+      store<f32>(outPtr + (<usize>(p * rows + r) << 2), s0)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q6_K x Q8KX
+
+/**
+ * 64 weights: 16 at each of offsets 0, 32, 64, 96 of a 128-value half, from ql bytes qa (offsets
+ * 0 / 64 in low / high nibbles), qb (32 / 96) and qh bytes hv (2 bits each), against Q8KX groups
+ * g0, g0+2, g0+4, g0+6 starting at x, scaled by s0..s3. Returns sum_k s_k * sum q * x (q in 0..63).
+ */
+@inline function q6kQuad(qa: v128, qb: v128, hv: v128, x: usize, s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const m0F = i16x8.splat(0x000f)
+  const m30 = i16x8.splat(0x0030)
+  const e0 = v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30))
+  const o0 = v128.or(v128.and(i16x8.shr_u(qa, 8), m0F), v128.and(i16x8.shr_u(hv, 4), m30))
+  const e1 = v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30))
+  const o1 = v128.or(v128.and(i16x8.shr_u(qb, 8), m0F), v128.and(i16x8.shr_u(hv, 6), m30))
+  const e2 = v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30))
+  const o2 = v128.or(i16x8.shr_u(qa, 12), v128.and(i16x8.shr_u(hv, 8), m30))
+  const e3 = v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30))
+  const o3 = v128.or(i16x8.shr_u(qb, 12), v128.and(i16x8.shr_u(hv, 10), m30))
+  let acc = i32x4.mul(i32x4.add(dot(e0, v128.load(x)), dot(o0, v128.load(x, 16))), s0)
+  acc = i32x4.add(acc, i32x4.mul(i32x4.add(dot(e1, v128.load(x, 64)), dot(o1, v128.load(x, 80))), s1))
+  acc = i32x4.add(acc, i32x4.mul(i32x4.add(dot(e2, v128.load(x, 128)), dot(o2, v128.load(x, 144))), s2))
+  return i32x4.add(acc, i32x4.mul(i32x4.add(dot(e3, v128.load(x, 192)), dot(o3, v128.load(x, 208))), s3))
+}
+
+/** One Q6_K block against one Q8KX block, folded into sumf as vecDotQ6KQ8K does. */
+@inline function q6kBlock(b: usize, x: usize, sumf: f32): f32 {
+  const s8 = v128.load(b, 192)
+  const s16lo = i16x8.extend_low_i8x16_s(s8) // scales 0-7
+  const s16hi = i16x8.extend_high_i8x16_s(s8) // scales 8-15
+  // sum_g sc_g * sum (q - 32) x = sum_g sc_g * sum q x - 32 * sum_g sc_g * bsum16_g
+  const bias = hsum(i32x4.add(dot(s16lo, v128.load(x, 544)), dot(s16hi, v128.load(x, 560))))
+  const sA = i32x4.extend_low_i16x8_s(s16lo)
+  const sB = i32x4.extend_high_i16x8_s(s16lo)
+  const sC = i32x4.extend_low_i16x8_s(s16hi)
+  const sD = i32x4.extend_high_i16x8_s(s16hi)
+  // Half 0: groups 0..7 (scales 0-7), half 1: groups 8..15; within a half the pass is = 0, 1
+  // covers groups is, is+2, is+4, is+6. Group g's activations start at x + 16 + 32 g.
+  let acc = q6kQuad(v128.load(b), v128.load(b, 32), v128.load(b, 128), x + 16, i32x4.shuffle(sA, sA, 0, 0, 0, 0), i32x4.shuffle(sA, sA, 2, 2, 2, 2), i32x4.shuffle(sB, sB, 0, 0, 0, 0), i32x4.shuffle(sB, sB, 2, 2, 2, 2))
+  acc = i32x4.add(acc, q6kQuad(v128.load(b, 16), v128.load(b, 48), v128.load(b, 144), x + 48, i32x4.shuffle(sA, sA, 1, 1, 1, 1), i32x4.shuffle(sA, sA, 3, 3, 3, 3), i32x4.shuffle(sB, sB, 1, 1, 1, 1), i32x4.shuffle(sB, sB, 3, 3, 3, 3)))
+  acc = i32x4.add(acc, q6kQuad(v128.load(b, 64), v128.load(b, 96), v128.load(b, 160), x + 272, i32x4.shuffle(sC, sC, 0, 0, 0, 0), i32x4.shuffle(sC, sC, 2, 2, 2, 2), i32x4.shuffle(sD, sD, 0, 0, 0, 0), i32x4.shuffle(sD, sD, 2, 2, 2, 2)))
+  acc = i32x4.add(acc, q6kQuad(v128.load(b, 80), v128.load(b, 112), v128.load(b, 176), x + 304, i32x4.shuffle(sC, sC, 1, 1, 1, 1), i32x4.shuffle(sC, sC, 3, 3, 3, 3), i32x4.shuffle(sD, sD, 1, 1, 1, 1), i32x4.shuffle(sD, sD, 3, 3, 3, 3)))
+  const isum = hsum(acc) - 32 * bias
+  return sumf + (half(load<u16>(b, 208)) * load<f32>(x)) * <f32>isum
+}
+
+/** As q4k_matmul for Q6_K weights (rowBytes / 210 blocks a row). */
+export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  const nb = <usize>(rowBytes / 210)
+  const rb = <usize>rowBytes
+  const xStride = nb * 576
+  let r = 0
+  for (; r + 1 < rows; r += 2) {
+    const w0 = wPtr + <usize>r * rb
+    for (let p = 0; p < nPos; p++) {
+      const x = xPtr + <usize>p * xStride
+      let s0: f32 = 0
+      let s1: f32 = 0
+      for (let i: usize = 0; i < nb; i++) {
+        s0 = q6kBlock(w0 + i * 210, x + i * 576, s0)
+        s1 = q6kBlock(w0 + rb + i * 210, x + i * 576, s1)
+      }
+      const o = outPtr + (<usize>(p * rows + r) << 2)
+      store<f32>(o, s0)
+      store<f32>(o, s1, 4)
+    }
+  }
+  if (r < rows) {
+    const w0 = wPtr + <usize>r * rb
+    for (let p = 0; p < nPos; p++) {
+      const x = xPtr + <usize>p * xStride
+      let s0: f32 = 0
+      for (let i: usize = 0; i < nb; i++) s0 = q6kBlock(w0 + i * 210, x + i * 576, s0)
+      store<f32>(outPtr + (<usize>(p * rows + r) << 2), s0)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q8_0 x Q80X
+
+@inline function q8_0Block(b: usize, x: usize, sumf: f32): f32 {
+  const lo = v128.load(b, 2)
+  const hi = v128.load(b, 18)
+  let acc = dot(i16x8.extend_low_i8x16_s(lo), v128.load(x, 16))
+  acc = i32x4.add(acc, dot(i16x8.extend_high_i8x16_s(lo), v128.load(x, 32)))
+  acc = i32x4.add(acc, dot(i16x8.extend_low_i8x16_s(hi), v128.load(x, 48)))
+  acc = i32x4.add(acc, dot(i16x8.extend_high_i8x16_s(hi), v128.load(x, 64)))
+  return sumf + (half(load<u16>(b)) * load<f32>(x)) * <f32>hsum(acc)
+}
+
+/** As q4k_matmul for Q8_0 weights (rowBytes / 34 blocks a row) and Q80X activations. */
+export function q8_0_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  const nb = <usize>(rowBytes / 34)
+  const rb = <usize>rowBytes
+  const xStride = nb * 80
+  for (let r = 0; r < rows; r++) {
+    const w0 = wPtr + <usize>r * rb
+    for (let p = 0; p < nPos; p++) {
+      const x = xPtr + <usize>p * xStride
+      let s0: f32 = 0
+      for (let i: usize = 0; i < nb; i++) s0 = q8_0Block(w0 + i * 34, x + i * 80, s0)
+      store<f32>(outPtr + (<usize>(p * rows + r) << 2), s0)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// F32 / F16 x f32 activations (the float path)
+
+/** Sum of the four f32 lanes, in the order (l0 + l2) + (l1 + l3). */
+@inline function fsum(v: v128): f32 {
+  const t = f32x4.add(v, f32x4.shuffle(v, v, 2, 3, 0, 1))
+  return f32x4.extract_lane(t, 0) + f32x4.extract_lane(t, 1)
+}
+
+/**
+ * out[p * rows + r] = sum_i W[r, i] * x[p * cols + i] for F32 weights (cols = rowBytes / 4,
+ * any value): f32x4 lanes with two accumulators, the remainder in scalar.
+ */
+export function f32_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  const cols = <usize>(rowBytes >> 2)
+  const body = cols & ~(<usize>7)
+  for (let r = 0; r < rows; r++) {
+    const w = wPtr + <usize>r * <usize>rowBytes
+    for (let p = 0; p < nPos; p++) {
+      const x = xPtr + ((<usize>p * cols) << 2)
+      let a = f32x4.splat(0)
+      let c = f32x4.splat(0)
+      let i: usize = 0
+      for (; i < body; i += 8) {
+        a = f32x4.add(a, f32x4.mul(v128.load(w + (i << 2)), v128.load(x + (i << 2))))
+        c = f32x4.add(c, f32x4.mul(v128.load(w + (i << 2), 16), v128.load(x + (i << 2), 16)))
+      }
+      let s = fsum(f32x4.add(a, c))
+      for (; i < cols; i++) s += load<f32>(w + (i << 2)) * load<f32>(x + (i << 2))
+      store<f32>(outPtr + (<usize>(p * rows + r) << 2), s)
+    }
+  }
+}
+
+/** Eight fp16 values (16 bytes at w) as two f32x4: exact, inf/NaN kept. */
+@inline function halves(h16: v128, hi: bool): v128 {
+  const h = hi ? i32x4.extend_high_i16x8_u(h16) : i32x4.extend_low_i16x8_u(h16)
+  const em = v128.and(h, i32x4.splat(0x7fff))
+  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16)
+  const finite = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(reinterpret<f32>(0x77800000)))
+  const special = v128.or(i32x4.shl(em, 13), i32x4.splat(0x7f800000))
+  const isSpecial = i32x4.gt_s(em, i32x4.splat(0x7bff))
+  return v128.or(v128.bitselect(special, finite, isSpecial), sign)
+}
+
+/** As f32_matmul for F16 weights (cols = rowBytes / 2). */
+export function f16_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  const cols = <usize>(rowBytes >> 1)
+  const body = cols & ~(<usize>7)
+  for (let r = 0; r < rows; r++) {
+    const w = wPtr + <usize>r * <usize>rowBytes
+    for (let p = 0; p < nPos; p++) {
+      const x = xPtr + ((<usize>p * cols) << 2)
+      let a = f32x4.splat(0)
+      let c = f32x4.splat(0)
+      let i: usize = 0
+      for (; i < body; i += 8) {
+        const h = v128.load(w + (i << 1))
+        a = f32x4.add(a, f32x4.mul(halves(h, false), v128.load(x + (i << 2))))
+        c = f32x4.add(c, f32x4.mul(halves(h, true), v128.load(x + (i << 2), 16)))
+      }
+      let s = fsum(f32x4.add(a, c))
+      for (; i < cols; i++) s += half(load<u16>(w + (i << 1))) * load<f32>(x + (i << 2))
+      store<f32>(outPtr + (<usize>(p * rows + r) << 2), s)
+    }
+  }
+}

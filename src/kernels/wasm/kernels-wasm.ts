@@ -1,0 +1,151 @@
+/**
+ * Loader of the WebAssembly SIMD kernels (source: assembly/kernels.ts, built by `npm run build:wasm`
+ * into dist/wasm/kernels.wasm; `npm ci` builds it through `prepare`).
+ *
+ * THE MEMORY CONTRACT (between these kernels and whoever owns the memory, e.g. src/model/arena.ts):
+ * - The module imports one memory, `env.memory`: a shared WebAssembly.Memory with maximum <= 65536
+ *   pages (the arena creates them with 65535). One compiled module is instantiated once per memory
+ *   and per thread (`instantiateWasmKernels(memory)`); worker threads get the same memory object in
+ *   `workerData` and instantiate their own instance.
+ * - The module has no data segment, no globals that address memory and no stack: it never writes
+ *   anywhere but the output ranges its arguments name, so the owner lays the memory out freely.
+ * - Pointers are byte offsets into that memory. Weights, prepared activations and outputs of one
+ *   call must all live in the instance's memory (a 14 GB model spans several memories, each with its
+ *   own instance and its own activation/output scratch, e.g. after the weights).
+ * - No alignment is required (v128 loads are unaligned); 16-byte alignment of activations and
+ *   outputs is faster, and the arena's 64-byte alignment of weights is ideal.
+ * - Calls are synchronous and thread-safe as long as threads write disjoint output ranges: split a
+ *   matrix by rows, give each thread its own (wPtr + r0 * rowBytes, rows = r1 - r0) and out offset.
+ *
+ * Exports (all sizes in bytes, n values, counts as i32):
+ *   quantize_q8k(xPtr, n, outPtr)      n f32 -> standard Q8_K blocks (292 bytes / 256 values),
+ *                                      byte-identical to quantizeRowQ8K (ggml quantize_row_q8_K_ref)
+ *   quantize_q8kx(xPtr, n, outPtr)     n f32 -> Q8KX (576 bytes / 256 values; same d and q as Q8_K,
+ *                                      widened to i16, see assembly/kernels.ts), for Q4_K and Q6_K
+ *   quantize_q8_0x(xPtr, n, outPtr)    n f32 -> Q80X (80 bytes / 32 values; as quantizeRowQ8_0), for Q8_0
+ *   q4k_matmul(wPtr, rowBytes, rows, xPtr, nPos, outPtr)
+ *   q6k_matmul(...), q8_0_matmul(...)  out[p * rows + r] = row r . activation p (prepared as above,
+ *                                      positions contiguous); equal to vecDotQ4KQ8K / vecDotQ6KQ8K /
+ *                                      vecDotQ8_0Q8_0 bit for bit
+ *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
+ *                                      number of columns; float sums (within 1e-5 of the reference)
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+import {LlmfragError} from '../../errors.js'
+import {GGMLType, ggmlTypeName} from '../../gguf/ggml-types.js'
+
+/** Bytes of Q8KX activations per 256 values. */
+export const Q8KX_BLOCK_BYTES = 576
+/** Bytes of Q80X activations per 32 values. */
+export const Q80X_BLOCK_BYTES = 80
+
+/** The part of the WebAssembly API used here (the project's TypeScript libs carry no declarations). */
+export interface SharedWasmMemory {
+  readonly buffer: SharedArrayBuffer
+  grow(deltaPages: number): number
+}
+interface Wasm {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: {env: {memory: SharedWasmMemory}}) => {readonly exports: WasmKernelExports}
+  Memory: new (d: {initial: number; maximum: number; shared: true}) => SharedWasmMemory
+}
+const wasm = (globalThis as unknown as {WebAssembly: Wasm}).WebAssembly
+
+type QuantizeFn = (xPtr: number, n: number, outPtr: number) => void
+type MatmulFn = (wPtr: number, rowBytes: number, rows: number, xPtr: number, nPos: number, outPtr: number) => void
+
+export interface WasmKernelExports {
+  readonly quantize_q8k: QuantizeFn
+  readonly quantize_q8kx: QuantizeFn
+  readonly quantize_q8_0x: QuantizeFn
+  readonly q4k_matmul: MatmulFn
+  readonly q6k_matmul: MatmulFn
+  readonly q8_0_matmul: MatmulFn
+  readonly f32_matmul: MatmulFn
+  readonly f16_matmul: MatmulFn
+}
+
+/** dist/wasm/kernels.wasm: three levels up from src/kernels/wasm/ (tsx) and dist/kernels/wasm/ alike. */
+export const WASM_PATH = fileURLToPath(new URL('../../../dist/wasm/kernels.wasm', import.meta.url))
+
+let compiled: object | undefined
+
+/** The compiled module (synchronous, cached: 16 KB of code compiles in milliseconds). */
+export function wasmKernelModule(): object {
+  if (compiled) return compiled
+  if (!existsSync(WASM_PATH)) {
+    throw new LlmfragError('INTERNAL', `the WebAssembly kernels are not built: ${WASM_PATH} is missing`, {
+      hints: ['run `npm run build` (or `npm run build:wasm`) in the llmfrag checkout', 'use --safe-mode to run on the reference kernels'],
+    })
+  }
+  compiled = new wasm.Module(readFileSync(WASM_PATH))
+  return compiled
+}
+
+/** An instance of the kernels over `memory` (see the contract above). */
+export function instantiateWasmKernels(memory: SharedWasmMemory): WasmKernelExports {
+  return new wasm.Instance(wasmKernelModule(), {env: {memory}}).exports
+}
+
+/** A new shared memory of `bytes` (rounded up to pages) that the kernels can import. */
+export function createSharedMemory(bytes: number, maximumPages = 65535): SharedWasmMemory {
+  return new wasm.Memory({initial: Math.ceil(bytes / 65536), maximum: maximumPages, shared: true})
+}
+
+/**
+ * How one weight type runs on the fast path: the activation preparation (quantization) done once
+ * per matrix product and shared by all rows and threads, and the matrix kernel.
+ */
+export interface WasmTypeKernel {
+  readonly type: GGMLType
+  /** Bytes of prepared activations for one position of n values (0: the kernel reads the f32 x). */
+  activationBytes(n: number): number
+  /** Prepares nPos positions of n f32 at xPtr into actPtr; returns the pointer the matmul reads. */
+  prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number
+  /** out[p * rows + r] for rows [0, rows) of the matrix at wPtr. */
+  matmul(k: WasmKernelExports, wPtr: number, rowBytes: number, rows: number, actPtr: number, nPos: number, outPtr: number): void
+}
+
+const q8kx = {
+  activationBytes: (n: number): number => (n / 256) * Q8KX_BLOCK_BYTES,
+  prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number {
+    k.quantize_q8kx(xPtr, n * nPos, actPtr) // positions are whole blocks, so one call covers all
+    return actPtr
+  },
+}
+const float = {
+  activationBytes: (): number => 0,
+  prepare: (_k: WasmKernelExports, xPtr: number): number => xPtr,
+}
+
+const table = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, ...q8kx, matmul: (k, ...a) => k.q4k_matmul(...a)}],
+  [GGMLType.Q6_K, {type: GGMLType.Q6_K, ...q8kx, matmul: (k, ...a) => k.q6k_matmul(...a)}],
+  [GGMLType.Q8_0, {
+    type: GGMLType.Q8_0,
+    activationBytes: (n) => (n / 32) * Q80X_BLOCK_BYTES,
+    prepare(k, xPtr, n, nPos, actPtr) {
+      k.quantize_q8_0x(xPtr, n * nPos, actPtr)
+      return actPtr
+    },
+    matmul: (k, ...a) => k.q8_0_matmul(...a),
+  }],
+  [GGMLType.F32, {type: GGMLType.F32, ...float, matmul: (k, ...a) => k.f32_matmul(...a)}],
+  [GGMLType.F16, {type: GGMLType.F16, ...float, matmul: (k, ...a) => k.f16_matmul(...a)}],
+])
+
+/** The fast path of `type`, or undefined (BF16, Q5_K: use the reference kernels). */
+export function wasmKernelFor(type: GGMLType): WasmTypeKernel | undefined {
+  return table.get(type)
+}
+
+/** Like wasmKernelFor, but an UNSUPPORTED error naming the type when there is no fast path. */
+export function requireWasmKernel(type: GGMLType): WasmTypeKernel {
+  const k = table.get(type)
+  if (k) return k
+  throw new LlmfragError('UNSUPPORTED', `no WebAssembly kernel for tensor type ${ggmlTypeName(type)}`, {
+    hints: [`fast kernels exist for ${[...table.keys()].map((t) => ggmlTypeName(t)).join(', ')}; the reference kernels (kernelFor) cover the rest`],
+  })
+}

@@ -1,0 +1,240 @@
+/**
+ * The WebAssembly SIMD kernels against the scalar references: the 8-bit paths (Q4_K, Q6_K, Q8_0
+ * with quantized activations) bit for bit, the float paths (F32, F16) within 1e-5 relative. Rows
+ * are odd in number, rows have 1 to 17 blocks, batches have 1 or 3 positions, and the weights start
+ * at unaligned offsets of a shared memory, as the engine's arena may place them.
+ */
+import {expect} from 'chai'
+import {readFileSync, statSync} from 'node:fs'
+
+import {GGMLType} from '../../src/gguf/ggml-types.js'
+import {f32ToFp16} from '../../src/kernels/fp16.js'
+import {dotRowF16} from '../../src/kernels/f16.js'
+import {dotRowF32} from '../../src/kernels/f32.js'
+import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
+import {Q6_K_BLOCK_BYTES, vecDotQ6KQ8K} from '../../src/kernels/q6_k.js'
+import {Q8_0_BLOCK_BYTES, quantizeRowQ8_0, vecDotQ8_0Q8_0} from '../../src/kernels/q8_0.js'
+import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
+import {quantizeRowQ4K, quantizeRowQ6K} from '../../src/kernels/quantize-k.js'
+import {
+  createSharedMemory, instantiateWasmKernels, Q80X_BLOCK_BYTES, Q8KX_BLOCK_BYTES, requireWasmKernel,
+  WASM_PATH, wasmKernelFor, type WasmKernelExports,
+} from '../../src/kernels/wasm/kernels-wasm.js'
+import {gaussian, putU16, randomBytes} from './kernels-support.js'
+
+/** Float path: |fast - reference| / sum |w x| (f32 lanes vs the reference's f64 sum). */
+const MAX_FLOAT_REL = 1e-5
+
+const memory = createSharedMemory(8 << 20)
+const heap = new Uint8Array(memory.buffer)
+let k: WasmKernelExports
+
+/** A bump allocator over the test memory: returns an offset `misalign` bytes past a 64-byte boundary. */
+let top = 1024
+function alloc(bytes: number, misalign = 0): number {
+  const at = Math.ceil(top / 64) * 64 + misalign
+  top = at + bytes
+  if (top > heap.length) throw new Error('test memory exhausted')
+  return at
+}
+function putFloats(v: Float32Array, misalign = 0): number {
+  const at = alloc(v.byteLength, misalign)
+  heap.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at)
+  return at
+}
+function floatsAt(at: number, n: number): Float32Array {
+  return new Float32Array(heap.slice(at, at + 4 * n).buffer)
+}
+
+/** Random k-quant / Q8_0 rows: random bytes (every nibble and scale pattern) with sane fp16 scales. */
+function randomQuantRows(blockBytes: number, halfAt: number[], blocks: number, seed: number): Uint8Array {
+  const w = randomBytes(blocks * blockBytes, seed)
+  const s = gaussian(blocks * 2, seed + 7, 0.01)
+  for (let b = 0; b < blocks; b++) halfAt.forEach((f, i) => putU16(w, b * blockBytes + f, f32ToFp16(Math.abs(s[2 * b + i]))))
+  return w
+}
+
+describe('kernels: WebAssembly SIMD vs reference', function () {
+  before(() => {
+    k = instantiateWasmKernels(memory)
+  })
+  afterEach(() => {
+    top = 1024
+  })
+
+  it('is built from the current source and keeps the memory contract (imports env.memory only, no data)', () => {
+    expect(statSync(WASM_PATH).mtimeMs).to.be.at.least(statSync('assembly/kernels.ts').mtimeMs)
+    const bytes = readFileSync(WASM_PATH)
+    const sections: number[] = []
+    let p = 8
+    while (p < bytes.length) {
+      const id = bytes[p++]
+      let size = 0, shift = 0, b: number
+      do {
+        b = bytes[p++]
+        size |= (b & 0x7f) << shift
+        shift += 7
+      } while (b & 0x80)
+      sections.push(id)
+      p += size
+    }
+    expect(sections).to.not.include(11) // data
+    expect(sections).to.not.include(5) // own memory
+    expect(sections).to.not.include(6) // globals
+    const mod = (globalThis as unknown as {WebAssembly: {Module: {imports(m: object): unknown; exports(m: object): Array<{name: string}>}}}).WebAssembly
+    const m = new (globalThis as unknown as {WebAssembly: {Module: new (b: Uint8Array) => object}}).WebAssembly.Module(bytes)
+    expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
+    expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
+      'f16_matmul', 'f32_matmul', 'q4k_matmul', 'q6k_matmul', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kx',
+    ])
+  })
+
+  it('quantize_q8k is byte-identical to quantizeRowQ8K (including an all-zero block)', () => {
+    const n = 5 * 256
+    const x = gaussian(n, 1, 3)
+    x.fill(0, 512, 768)
+    x[1000] = -50 // a negative extreme
+    const xp = putFloats(x, 4)
+    const out = alloc(5 * Q8_K_BLOCK_BYTES, 3)
+    k.quantize_q8k(xp, n, out)
+    const ref = new Uint8Array(5 * Q8_K_BLOCK_BYTES)
+    quantizeRowQ8K(x, 0, n, ref, 0)
+    expect(Buffer.from(heap.subarray(out, out + ref.length)).equals(Buffer.from(ref))).to.equal(true)
+  })
+
+  it('quantize_q8kx holds the same d and q as Q8_K, de-interleaved, with 32- and 16-value sums', () => {
+    const n = 2 * 256
+    const x = gaussian(n, 2)
+    const xp = putFloats(x)
+    const out = alloc(2 * Q8KX_BLOCK_BYTES)
+    k.quantize_q8kx(xp, n, out)
+    const ref = new Uint8Array(2 * Q8_K_BLOCK_BYTES)
+    quantizeRowQ8K(x, 0, n, ref, 0)
+    const v = new DataView(memory.buffer)
+    const rv = new DataView(ref.buffer)
+    for (let b = 0; b < 2; b++) {
+      const o = out + b * Q8KX_BLOCK_BYTES, r = b * Q8_K_BLOCK_BYTES
+      expect(v.getFloat32(o, true)).to.equal(rv.getFloat32(r, true))
+      for (let j = 0; j < 256; j++) {
+        const g = j >> 4, kk = j & 15
+        expect(v.getInt16(o + 16 + 32 * g + (kk & 1) * 16 + 2 * (kk >> 1), true), `value ${j}`).to.equal(rv.getInt8(r + 4 + j))
+      }
+      for (let g = 0; g < 16; g++) expect(v.getInt16(o + 544 + 2 * g, true)).to.equal(rv.getInt16(r + 260 + 2 * g, true))
+      for (let s = 0; s < 8; s++) {
+        expect(v.getInt16(o + 528 + 2 * s, true)).to.equal(rv.getInt16(r + 260 + 4 * s, true) + rv.getInt16(r + 262 + 4 * s, true))
+      }
+    }
+  })
+
+  const intCases: Array<[string, GGMLType, number, number[], typeof vecDotQ4KQ8K, typeof quantizeRowQ4K]> = [
+    ['Q4_K', GGMLType.Q4_K, Q4_K_BLOCK_BYTES, [0, 2], vecDotQ4KQ8K, quantizeRowQ4K],
+    ['Q6_K', GGMLType.Q6_K, Q6_K_BLOCK_BYTES, [208], vecDotQ6KQ8K, quantizeRowQ6K],
+  ]
+  for (const [name, type, blockBytes, halfAt, vecDot, quantize] of intCases) {
+    for (const [blocks, rows, nPos] of [[1, 1, 1], [3, 7, 1], [17, 5, 3], [16, 2, 2]]) {
+      it(`${name} x Q8_K: ${rows} rows of ${blocks} blocks, ${nPos} position(s), equal to the reference bit for bit`, () => {
+        const n = 256 * blocks
+        const rowBytes = blocks * blockBytes
+        // Half the rows are random bytes (every bit pattern), half are quantized Gaussians.
+        const w = randomQuantRows(blockBytes, halfAt, blocks * rows, 10 * blocks + rows)
+        const g = gaussian(n, 3, 0.02)
+        for (let r = 1; r < rows; r += 2) quantize(g, 0, n, w, r * rowBytes)
+        const wp = alloc(w.length, 5)
+        heap.set(w, wp)
+        const x = gaussian(n * nPos, 4 + blocks)
+        const xp = putFloats(x)
+        const kernel = requireWasmKernel(type)
+        const act = alloc(kernel.activationBytes(n) * nPos, 16)
+        const out = alloc(4 * rows * nPos)
+        kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, nPos, act), nPos, out)
+        const got = floatsAt(out, rows * nPos)
+        const q8 = new Uint8Array((n / 256) * Q8_K_BLOCK_BYTES)
+        for (let p = 0; p < nPos; p++) {
+          quantizeRowQ8K(x, p * n, n, q8, 0)
+          for (let r = 0; r < rows; r++) {
+            expect(got[p * rows + r], `row ${r} position ${p}`).to.equal(vecDot(w, r * rowBytes, n, q8, 0))
+          }
+        }
+      })
+    }
+  }
+
+  it('Q8_0 x Q8_0: 5 rows of 9 blocks, 2 positions, equal to vecDotQ8_0Q8_0 bit for bit', () => {
+    const blocks = 9, rows = 5, nPos = 2, n = 32 * blocks
+    const rowBytes = blocks * Q8_0_BLOCK_BYTES
+    const w = randomQuantRows(Q8_0_BLOCK_BYTES, [0], blocks * rows, 21)
+    const wp = alloc(w.length, 1)
+    heap.set(w, wp)
+    const x = gaussian(n * nPos, 22)
+    x[5] = 0.5 * (x[3] + x[4]) // nothing special, but keep a tie-prone value around
+    const kernel = requireWasmKernel(GGMLType.Q8_0)
+    const act = alloc(kernel.activationBytes(n) * nPos)
+    const out = alloc(4 * rows * nPos)
+    kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, putFloats(x), n, nPos, act), nPos, out)
+    const got = floatsAt(out, rows * nPos)
+    const q8 = new Uint8Array(blocks * Q8_0_BLOCK_BYTES)
+    for (let p = 0; p < nPos; p++) {
+      quantizeRowQ8_0(x, p * n, n, q8, 0)
+      // The widened activations hold the same values as the reference Q8_0 blocks.
+      const v = new DataView(memory.buffer)
+      for (let b = 0; b < blocks; b++) {
+        const o = act + (p * blocks + b) * Q80X_BLOCK_BYTES
+        for (let l = 0; l < 32; l++) expect(v.getInt16(o + 16 + 2 * l, true)).to.equal((q8[b * 34 + 2 + l] << 24) >> 24)
+      }
+      for (let r = 0; r < rows; r++) expect(got[p * rows + r], `row ${r} position ${p}`).to.equal(vecDotQ8_0Q8_0(w, r * rowBytes, n, q8, 0))
+    }
+  })
+
+  const floatCases: Array<[string, GGMLType, number, typeof dotRowF32]> = [
+    ['F32', GGMLType.F32, 4, dotRowF32],
+    ['F16', GGMLType.F16, 2, dotRowF16],
+  ]
+  for (const [name, type, width, dotRow] of floatCases) {
+    for (const [cols, rows, nPos] of [[7, 3, 1], [37, 5, 2], [1003, 4, 1], [256, 1, 3]]) {
+      it(`${name}: ${rows} rows of ${cols} columns, ${nPos} position(s), within ${MAX_FLOAT_REL} of the reference`, () => {
+        const values = gaussian(cols * rows, cols + rows)
+        let w: Uint8Array
+        if (type === GGMLType.F32) w = new Uint8Array(values.buffer)
+        else {
+          const h = new Uint16Array(values.length)
+          for (let i = 0; i < h.length; i++) h[i] = f32ToFp16(values[i])
+          h[0] = 0x0001 // a subnormal half
+          w = new Uint8Array(h.buffer)
+        }
+        const rowBytes = cols * width
+        const wp = alloc(w.length, 2)
+        heap.set(w, wp)
+        const x = gaussian(cols * nPos, 31)
+        const kernel = requireWasmKernel(type)
+        const out = alloc(4 * rows * nPos)
+        kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, putFloats(x, 4), cols, nPos, 0), nPos, out)
+        const got = floatsAt(out, rows * nPos)
+        for (let p = 0; p < nPos; p++) {
+          for (let r = 0; r < rows; r++) {
+            const ref = dotRow(w, r * rowBytes, cols, x, p * cols)
+            let mag = 0
+            for (let i = 0; i < cols; i++) mag += Math.abs(values[r * cols + i] * x[p * cols + i])
+            expect(Math.abs(got[p * rows + r] - ref), `row ${r} position ${p}`).to.be.at.most(MAX_FLOAT_REL * mag)
+          }
+        }
+      })
+    }
+  }
+
+  it('F16 decodes special halves (inf, NaN, -0, largest, subnormal) as the table does', () => {
+    const specials = [0x7c00, 0xfc00, 0x3c00, 0x8000, 0x7bff, 0x0001, 0x7e00]
+    const want = [Infinity, -Infinity, 1, 0, 65504, 2 ** -24, NaN]
+    const h = new Uint16Array(8 * specials.length) // one special per row, in lane 5 (the second f32x4)
+    specials.forEach((v, r) => { h[8 * r + 5] = v })
+    const wp = alloc(h.byteLength)
+    heap.set(new Uint8Array(h.buffer), wp)
+    const out = alloc(4 * specials.length)
+    k.f16_matmul(wp, 16, specials.length, putFloats(new Float32Array(8).fill(1)), 1, out)
+    expect([...floatsAt(out, specials.length)]).to.deep.equal(want)
+  })
+
+  it('has no fast path for BF16 or Q5_K (reference kernels cover them)', () => {
+    expect(wasmKernelFor(GGMLType.BF16)).to.equal(undefined)
+    expect(() => requireWasmKernel(GGMLType.Q5_K)).to.throw(/Q5_K/)
+  })
+})
