@@ -33,6 +33,8 @@ export function apiErrorFromLlmfrag(err: LlmfragError): ApiError {
       return invalid(err.message, null, 'invalid_prompt')
     case 'CONTEXT_FULL':
       return invalid(err.message, null, 'context_length_exceeded')
+    case 'UNSUPPORTED':
+      return invalid(err.message, null, 'unsupported')
     case 'ARCH_MISMATCH':
       return {status: 409, type: 'invalid_request_error', code: 'architecture_mismatch', message: err.message, param: null}
     default:

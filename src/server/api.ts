@@ -34,6 +34,8 @@ export interface ApiContext {
   readonly health: () => HealthResponse
   /** Largest request body accepted, bytes. */
   readonly bodyLimit: number
+  /** How long a request may wait for its model's turn, ms (undefined: as long as the client waits). */
+  readonly queueTimeoutMs?: number
 }
 
 /** HTTP status recorded for a request whose client left before the answer (nginx's convention). */
@@ -142,11 +144,19 @@ async function handleCompletion(ctx: ApiContext, endpoint: Endpoint, req: Incomi
     if (!res.writableFinished) abort.abort()
   })
 
-  const slot = await model.queue.acquire(abort.signal)
+  // A request that waits longer than the queue timeout is abandoned (network.timeout).
+  const waitLimit = ctx.queueTimeoutMs === undefined ? abort.signal : AbortSignal.any([abort.signal, AbortSignal.timeout(ctx.queueTimeoutMs)])
+  const slot = await model.queue.acquire(waitLimit)
   if (!slot.ok) {
-    if (slot.reason === 'aborted') {
+    if (abort.signal.aborted) {
       record(CLIENT_CLOSED, false)
       return
+    }
+    if (slot.reason === 'aborted') {
+      return refuse({
+        status: 503, type: 'service_unavailable', code: 'queue_timeout', param: null,
+        message: `waited ${(ctx.queueTimeoutMs ?? 0) / 1000} s for model ${model.info.id} without getting a turn; retry later`,
+      }, {'Retry-After': '5'})
     }
     return refuse({
       status: 503, type: 'service_unavailable', code: 'queue_full', param: null,
@@ -165,7 +175,7 @@ async function generate(
   signal: AbortSignal, res: ServerResponse, record: (status: number, serverError?: boolean) => void,
 ): Promise<void> {
   const {endpoint} = request
-  const ids = responseIds(endpoint, model.info.id)
+  const ids = responseIds(endpoint, model.info.id, model.info.fingerprint)
   let text = ''
   let reasoning = ''
   if (request.stream) {

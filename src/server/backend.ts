@@ -79,6 +79,8 @@ export interface ModelInfo {
   readonly kernels: 'fast' | 'reference'
   /** Unix seconds when loading finished (the `created` of /v1/models). */
   readonly created: number
+  /** sha256 of the tensor table, hex (src/frames/fingerprint.ts), when known. */
+  readonly fingerprint?: string
 }
 
 export type LoadProgress = (doneBytes: number, totalBytes: number) => void

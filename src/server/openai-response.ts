@@ -27,11 +27,16 @@ export interface ResponseIds {
   readonly id: string
   readonly created: number
   readonly model: string
+  /** Which weights answered: the first 16 hex digits of the model fingerprint, when known. */
+  readonly system_fingerprint?: string
 }
 
-export function responseIds(endpoint: Endpoint, model: string): ResponseIds {
+export function responseIds(endpoint: Endpoint, model: string, fingerprint?: string): ResponseIds {
   const prefix = endpoint === 'chat.completions' ? 'chatcmpl-' : 'cmpl-'
-  return {id: prefix + randomBytes(12).toString('hex'), created: Math.floor(Date.now() / 1000), model}
+  return {
+    id: prefix + randomBytes(12).toString('hex'), created: Math.floor(Date.now() / 1000), model,
+    ...(fingerprint === undefined ? {} : {system_fingerprint: `fp_${fingerprint.slice(0, 16)}`}),
+  }
 }
 
 export interface Completed {

@@ -45,6 +45,10 @@ export interface ServerOptions {
   readonly metricsIntervalSeconds: number
   /** Requests that may wait per model while one generates (default 64). */
   readonly queueCapacity?: number
+  /** How long a request may wait for its model's turn, seconds (network.timeout; default: no limit). */
+  readonly queueTimeoutSeconds?: number
+  /** Start the monitoring listener (monitoring.enabled; default true). /health stays on the API port. */
+  readonly monitoring?: boolean
   /** Largest request body, bytes (default 4 MiB). */
   readonly bodyLimit?: number
   /** Window for rates (error_rate, ms_per_token), seconds (default 300). */
@@ -59,6 +63,7 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
+  /** 0 when monitoring is disabled. */
   readonly metricsPort: number
   /** Resolves with the API port once the models are loaded and the API listens; rejects if none loads. */
   readonly ready: Promise<number>
@@ -129,8 +134,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const monitor = createServer(createMonitorHandler({health, metrics: () => metrics.registry.render(), logger}))
-  const metricsPort = await listen(monitor, options.metricsPort, options.host)
-  logger.info('listening', {service: 'monitoring', host: options.host, port: metricsPort})
+  let metricsPort = 0
+  if (options.monitoring ?? true) {
+    metricsPort = await listen(monitor, options.metricsPort, options.host)
+    logger.info('listening', {service: 'monitoring', host: options.host, port: metricsPort})
+  }
 
   const evaluate = (): void => {
     try {
@@ -146,6 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     models: () => (phase === 'ready' || phase === 'stopping' ? served : new Map()),
     defaultModel: () => served.keys().next().value,
     metrics, logger: logger.child({component: 'api'}), health, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024,
+    queueTimeoutMs: options.queueTimeoutSeconds === undefined ? undefined : options.queueTimeoutSeconds * 1000,
   }))
 
   let stopping: Promise<void> | undefined

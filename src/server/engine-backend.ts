@@ -1,0 +1,116 @@
+/**
+ * The server's Backend over the real Engine (src/engine): a .gguf file or a fragment set, its
+ * tokenizer and its chat format. Completion prompts are tokenized as `llmfrag run -p` does (BOS,
+ * control-token text parsed), so a request with a seed gives the text `run --seed` gives; chat
+ * prompts are rendered by the model's chat format (src/chat). The engine keeps its KV cache between
+ * requests and re-evaluates only what differs from the previous prompt, which is the prompt cache
+ * for a system prompt shared by consecutive requests.
+ *
+ * With `verifyFirst` (--safe-mode) every checksum is verified (`llmfrag verify`'s checks) before
+ * any weight is placed, and the data is hashed again as it streams in.
+ */
+import {encodeChat, requireChatFormat, type ChatFormatName} from '../chat/format.js'
+import {Engine} from '../engine/index.js'
+import {LlmfragError} from '../errors.js'
+import {verify} from '../fragments/verify.js'
+import {fingerprintHex, modelFingerprint} from '../frames/fingerprint.js'
+import type {Backend, FinishReason, GenerateRequest, GenerateResult, LoadProgress, ModelInfo, PromptInput} from './backend.js'
+
+export interface EngineBackendOptions {
+  /** The API's name for the model. */
+  readonly id: string
+  /** A .gguf file or a fragment set directory. */
+  readonly path: string
+  /** Context size in tokens (engine default: min(4096, the model's)). */
+  readonly ctx?: number
+  /** Verify every checksum before loading (--safe-mode). */
+  readonly verifyFirst?: boolean
+  /** A profile name the verify step must detect (the config's `architecture`, unless `auto`). */
+  readonly expectedArchitecture?: string
+}
+
+export class EngineBackend implements Backend {
+  private engine: Engine | undefined
+  private format: ChatFormatName | undefined
+  private formatError: LlmfragError | undefined
+
+  constructor(private readonly options: EngineBackendOptions) {}
+
+  async load(onProgress?: LoadProgress): Promise<ModelInfo> {
+    const {path} = this.options
+    if (this.options.verifyFirst) await verifyOrThrow(path, this.options.expectedArchitecture, onProgress)
+    const engine = await Engine.load(path, {ctx: this.options.ctx, verify: this.options.verifyFirst ?? false, onProgress})
+    this.engine = engine
+    try {
+      this.format = requireChatFormat(engine.tokenizer)
+    } catch (err) {
+      // Completions still work; chat requests get this error.
+      this.formatError = err instanceof LlmfragError ? err : undefined
+    }
+    return {
+      id: this.options.id,
+      architecture: engine.config.profile,
+      nCtx: engine.ctx,
+      // The engine places every block when it loads (no partial residency).
+      blocksResident: engine.config.layers,
+      source: path,
+      // The engine's matrix products run the scalar reference kernels for now.
+      kernels: 'reference',
+      created: Math.floor(Date.now() / 1000),
+      fingerprint: fingerprintHex(modelFingerprint(engine.source.tensors)),
+    }
+  }
+
+  prepare(prompt: PromptInput): number[] {
+    const engine = this.loaded()
+    if (prompt.kind === 'completion') return engine.tokenizer.encode(prompt.text, {addSpecial: true, parseSpecial: true})
+    if (this.format === undefined) {
+      throw this.formatError ?? new LlmfragError('UNSUPPORTED', 'this model has no chat format; use /v1/completions')
+    }
+    return encodeChat(engine.tokenizer, this.format, prompt.messages)
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const engine = this.loaded()
+    const {sampling} = req
+    const result = await engine.generate(req.tokens, {
+      maxTokens: sampling.maxTokens,
+      sampling: {
+        temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, minP: sampling.minP,
+        repeatPenalty: sampling.repeatPenalty, repeatLastN: sampling.repeatLastN, seed: sampling.seed,
+      },
+      stop: sampling.stop,
+      signal: req.signal,
+    }, (text) => req.onText({text, channel: 'answer'}))
+    const reasons: Record<typeof result.stopReason, FinishReason> = {eog: 'stop', stop: 'stop', length: 'length', abort: 'abort'}
+    return {
+      completionTokens: result.tokens.length,
+      finishReason: reasons[result.stopReason],
+      promptMs: result.timings.promptMs,
+      generateMs: result.timings.evalMs + result.timings.sampleMs,
+    }
+  }
+
+  async close(): Promise<void> {
+    this.engine = undefined
+  }
+
+  private loaded(): Engine {
+    if (!this.engine) throw new LlmfragError('INTERNAL', `model ${this.options.id} is not loaded`)
+    return this.engine
+  }
+}
+
+/** Runs the five checks of `llmfrag verify`; any failure refuses the model before it is loaded. */
+async function verifyOrThrow(path: string, expected: string | undefined, onProgress?: LoadProgress): Promise<void> {
+  const r = await verify(path, {expectedArchitecture: expected, onProgress})
+  if (r.ok) return
+  const failed = r.checks.filter((c) => !c.ok)
+  const arch = failed.find((c) => c.id === 'architecture')
+  const lines = failed.flatMap((c) => [c.name + (c.detail ? ` (${c.detail})` : ''), ...c.problems.map((p) => `  ${p.message}`)])
+  throw new LlmfragError(arch && expected !== undefined && failed.length === 1 ? 'ARCH_MISMATCH' : 'CHECK_FAILED',
+    `${path} failed verification: ${lines.join('; ')}`, {
+      hints: [`run \`llmfrag verify ${path}\` for the full report`],
+      details: {checks: failed.map((c) => c.id)},
+    })
+}
