@@ -209,7 +209,12 @@ async function verifySet(dir: string, manifest: Manifest, options: VerifyOptions
     : `${n} expected, ${present.length} present${extra > 0 ? `, ${extra} extra` : ''}`, countProblems)]
 
   // 2. Readable: sizes, headers, and each header's tensor table against the manifest.
-  const {headers, problems: readProblems} = checkFragmentHeaders(manifest, present)
+  const {headers, problems: headerProblems} = checkFragmentHeaders(manifest, present)
+  const presentFiles = new Set(present.map((p) => p.fragment.file))
+  const readProblems: Problem[] = [
+    ...manifest.fragments.filter((f) => !presentFiles.has(f.file)).map((f): Problem => ({code: 'unreadable', fragment: f.file, expected: 'readable', actual: 'missing'})),
+    ...headerProblems,
+  ]
   const totalBytes = manifest.fragments.reduce((s, f) => s + f.bytes, 0)
   const bad = new Set(readProblems.map((p) => p.fragment)).size
   checks.push(check('readable', readProblems.length === 0
