@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {execFile} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -82,6 +82,61 @@ describe('llmfrag verify and inspect (built CLI)', () => {
     const json = await run(['verify', join(dir, 'nope'), '--json'])
     expect(json.code).to.equal(2)
     expect((JSON.parse(json.stdout) as {error: {code: string}}).error.code).to.equal('IO')
+  })
+
+  it('splits then verifies a set: exit 0 and five ✅ lines; a flipped data byte: exit 1 naming fragment and tensor', async () => {
+    const set = join(dir, 'set')
+    const split = await run(['split', TINY_MAGISTRAL, '-o', set])
+    expect(split.code, split.stderr).to.equal(0)
+    const ok = await run(['verify', set])
+    expect(ok.code, ok.stderr).to.equal(0)
+    const lines = ok.stdout.trimEnd().split('\n')
+    expect(lines.map((l) => l.slice(0, 1))).to.deep.equal(['✅', '✅', '✅', '✅', '✅'])
+    expect(lines[0]).to.match(/^✅ Fragment count matches manifest +\(4 fragments\)$/)
+    expect(lines[1]).to.match(/^✅ All fragments readable +\(4 files, 0\.02 GiB\)$/)
+    expect(lines[4]).to.match(/^✅ Checksums valid +\(sha256, 0\.02 GiB at \d+\.\d\d GB\/s\)$/)
+
+    const m = JSON.parse(readFileSync(join(set, 'manifest.json'), 'utf8')) as {fragments: Array<{file: string; data_offset: number}>; tensors: Array<{name: string; fragment: number; offset: number}>}
+    const t = m.tensors.find((x) => x.name === 'blk.1.attn_output.weight')
+    if (!t) throw new Error('no tensor')
+    const f = m.fragments[t.fragment - 1]
+    const buf = readFileSync(join(set, f.file))
+    buf[f.data_offset + t.offset + 77] ^= 1
+    writeFileSync(join(set, f.file), buf)
+    const bad = await run(['verify', set])
+    expect(bad.code).to.equal(1)
+    expect(bad.stdout).to.match(/^❌ Checksums valid +\(sha256, /m)
+    expect(bad.stdout).to.contain(`   - blk.1.attn_output.weight (in ${f.file}): sha256 expected `)
+    const json = await run(['verify', set, '--json'])
+    expect(json.code).to.equal(1)
+    const r = JSON.parse(json.stdout) as {ok: boolean; checks: JsonCheck[]}
+    expect(r.ok).to.equal(false)
+    expect(r.checks.map((c) => c.name)).to.deep.equal([
+      'Fragment count matches manifest', 'All fragments readable', 'Architecture detected: llama-family (custom)', 'Tensor dimensions correct', 'Checksums valid',
+    ])
+    const problems = r.checks[4].problems
+    expect(problems.map((p) => [p.code, p.fragment, p.tensor ?? null])).to.deep.equal([['checksum', f.file, null], ['checksum', f.file, 'blk.1.attn_output.weight']])
+    // The human report prints exactly the messages --json carries.
+    for (const p of problems) expect(bad.stdout).to.contain(`   - ${p.message}\n`)
+    expect((await run(['verify', set, '--quick'])).code).to.equal(0)
+
+    const insp = await run(['inspect', set, '--json', '--tensors'])
+    expect(insp.code, insp.stderr).to.equal(0)
+    const ij = JSON.parse(insp.stdout) as {kind: string; fragments: number; tensorCount: number; tensors: Array<{name: string; fragment: string}>; metadata: Array<{key: string}>}
+    expect(ij).to.include({kind: 'fragments', fragments: 4, tensorCount: 21})
+    expect(ij.tensors.find((x) => x.name === 'blk.1.attn_output.weight')?.fragment).to.equal(f.file)
+    expect(ij.metadata.some((e) => e.key.startsWith('split.'))).to.equal(false)
+  })
+
+  it('verify exits 2 on a manifest that fails its schema, quoting the JSON path', async () => {
+    const set = join(dir, 'set-schema')
+    expect((await run(['split', TINY_MISTRAL, '-o', set])).code).to.equal(0)
+    const m = JSON.parse(readFileSync(join(set, 'manifest.json'), 'utf8')) as {fragments: Array<Record<string, unknown>>}
+    m.fragments[1].file = '../escape.gguf'
+    writeFileSync(join(set, 'manifest.json'), JSON.stringify(m))
+    const r = await run(['verify', set])
+    expect(r.code).to.equal(2)
+    expect(r.stderr).to.match(/^error: .*manifest\.json: \/fragments\/1\/file must be a plain file name/m)
   })
 
   it('inspect --json reports the fixtures\' dims and tensor counts', async () => {
