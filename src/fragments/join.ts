@@ -93,7 +93,7 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
   }
   let fh: FileHandle
   try {
-    fh = await open(partial, 'w')
+    fh = await open(partial, 'w+') // readable too, for rehash()
   } catch (err) {
     throw ioError(err, partial, 'create')
   }
