@@ -89,6 +89,19 @@ describe('llmfrag run (built CLI)', () => {
     expect(j.text).to.equal(full.text.slice(0, full.text.indexOf(stop)))
   })
 
+  it('--fragments-dir runs a fragment set and gives the same tokens as the .gguf', async () => {
+    const s = seq(magistral, 'seq007')
+    const set = join(dir, 'magistral-set')
+    const split = await run(['split', magistral.model, '-o', set, '--json'])
+    expect(split.code, split.stderr).to.equal(0)
+    const args = ['--prompt-tokens', s.tokens.join(','), '-n', '6', '--temp', '0', '--json']
+    const fromSet = await run(['run', '--fragments-dir', set, ...args])
+    expect(fromSet.code, fromSet.stderr).to.equal(0)
+    const fromFile = await run(['run', '--model', magistral.model, ...args])
+    expect((JSON.parse(fromSet.stdout) as RunJson).tokens).to.deep.equal((JSON.parse(fromFile.stdout) as RunJson).tokens)
+    expect((JSON.parse(fromSet.stdout) as RunJson).tokens).to.deep.equal(s.greedyExact.tokens.slice(0, 6))
+  })
+
   it('a prompt that does not fit the context fails with exit 1 and CONTEXT_FULL', async () => {
     const s = seq(mistral, 'seq007')
     const r = await run(['run', '-m', mistral.model, '--prompt-tokens', s.tokens.join(','), '-c', '8', '-n', '4', '--json'])
