@@ -30,6 +30,15 @@ export interface GenerateOptions {
   readonly parseSpecial?: boolean
   /** Ends generation after the current token (reason `abort`), e.g. on Ctrl-C. */
   readonly signal?: AbortSignal
+  /** Render control tokens as their text (`[THINK]`), for callers that split a reasoning model's thoughts from its answer. Default false. */
+  readonly special?: boolean
+}
+
+/** The KV cache contents: the cached tokens and, per layer, their keys (n, kvDim) and values (n, kvDimV). */
+export interface CacheContents {
+  readonly tokens: readonly number[]
+  readonly keys: readonly Float32Array[]
+  readonly values: readonly Float32Array[]
 }
 
 /** Why generation ended: an end-of-generation token, a stop string, the token budget, or the signal. */
@@ -107,6 +116,55 @@ export class Engine {
     this.cached = []
   }
 
+  /** Views of the cache contents (to save a chat session); valid until the next call that evaluates. */
+  cacheContents(): CacheContents {
+    const n = this.cached.length
+    const {kvDim, kvDimV} = this.config
+    const s = this.model.state
+    return {
+      tokens: [...this.cached],
+      keys: s.keyCache.map((k) => k.subarray(0, n * kvDim)),
+      values: s.valueCache.map((v) => v.subarray(0, n * kvDimV)),
+    }
+  }
+
+  /**
+   * Puts saved cache contents back (a chat session loaded from disk), as cacheContents gave them
+   * for this model; the next prompt that starts with these tokens evaluates only what follows.
+   */
+  restoreCache(contents: CacheContents): void {
+    this.claim()
+    try {
+      const {tokens, keys, values} = contents
+      const {layers, kvDim, kvDimV} = this.config
+      const n = tokens.length
+      if (n > this.ctx) {
+        throw new LlmfragError('CONTEXT_FULL', `the saved cache holds ${n} tokens, more than the context of ${this.ctx}`, {
+          hints: ['raise -c/--ctx-size'], details: {ctx: this.ctx, tokens: n},
+        })
+      }
+      if (n > 0) this.checkPrompt(tokens, 0)
+      const badLayer = (arrays: readonly Float32Array[], width: number): number =>
+        arrays.length !== layers ? arrays.length : arrays.findIndex((a) => a.length !== n * width)
+      for (const [what, arrays, width] of [['keys', keys, kvDim], ['values', values, kvDimV]] as const) {
+        const bad = badLayer(arrays, width)
+        if (bad >= 0) {
+          throw new LlmfragError('BAD_INPUT', `saved cache ${what}: expected ${layers} layers of ${n} x ${width} floats, got ${arrays.length} layers${bad < arrays.length ? ` (layer ${bad} has ${arrays[bad].length})` : ''}`, {
+            hints: ['the cache was saved by a model of another shape'],
+          })
+        }
+      }
+      const s = this.model.state
+      for (let l = 0; l < layers; l++) {
+        s.keyCache[l].set(keys[l])
+        s.valueCache[l].set(values[l])
+      }
+      this.cached = [...tokens]
+    } finally {
+      this.busy = false
+    }
+  }
+
   /**
    * Evaluates tokens from position 0 with logits for every position, in batches of at most
    * maxBatch positions. With onLogits the rows are streamed to it; otherwise they are returned as
@@ -173,7 +231,7 @@ export class Engine {
         timings: this.timings(0, promptMs, 0, 0, 0, 0, performance.now() - started)}
     }
 
-    const decoder = this.tokenizer.streamDecoder()
+    const decoder = this.tokenizer.streamDecoder({special: options.special ?? false})
     const stops = new StopMatcher(options.stop ?? [])
     const generated: number[] = []
     const next = new Int32Array(1) // (1) the token fed back each step
