@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * Kernel throughput, single thread: GB/s of weights for one matrix-vector product, reference
+ * (scalar TypeScript) vs fast (WebAssembly SIMD), per weight type. The matrix is generated in memory
+ * once (random bytes with realistic fp16 scales: every nibble pattern, valid blocks) in a shared
+ * WebAssembly.Memory, as the engine holds weights.
+ *
+ *   npm run bench [-- --rows 14336 --cols 4096 --seconds 1 --types Q4_K,Q6_K]
+ *
+ * Needs the build (dist/): `npm run build`. Every fast result is checked against the reference
+ * before it is timed (integer paths bit for bit, float paths within 1e-5).
+ */
+import {randomFillSync} from 'node:crypto'
+import {existsSync} from 'node:fs'
+import {parseArgs} from 'node:util'
+
+const dist = new URL('../dist/', import.meta.url)
+if (!existsSync(new URL('kernels/index.js', dist)) || !existsSync(new URL('wasm/kernels.wasm', dist))) {
+  console.error('bench-kernels: dist/ is not built; run `npm run build` first')
+  process.exit(2)
+}
+const {kernelFor, quantizeRowQ8K, vecDotQ4KQ8K, vecDotQ6KQ8K, quantizeRowQ8_0, vecDotQ8_0Q8_0} = await import(new URL('kernels/index.js', dist))
+const {f32ToFp16} = await import(new URL('kernels/fp16.js', dist))
+const {GGMLType} = await import(new URL('gguf/ggml-types.js', dist))
+const {createSharedMemory, instantiateWasmKernels, requireWasmKernel} = await import(new URL('kernels/wasm/kernels-wasm.js', dist))
+
+const {values: opt} = parseArgs({options: {
+  rows: {type: 'string', default: '14336'},
+  cols: {type: 'string', default: '4096'},
+  seconds: {type: 'string', default: '1'},
+  types: {type: 'string', default: 'Q4_K,Q6_K,Q8_0,F16,F32'},
+  'no-reference': {type: 'boolean', default: false},
+}})
+const rows = Number(opt.rows), cols = Number(opt.cols), seconds = Number(opt.seconds)
+if (cols % 256 !== 0) throw new Error('--cols must be a multiple of 256')
+
+/** type name -> [ggml type, block values, block bytes, offsets of fp16 scales in a block] */
+const types = {
+  Q4_K: [GGMLType.Q4_K, 256, 144, [0, 2]],
+  Q6_K: [GGMLType.Q6_K, 256, 210, [208]],
+  Q8_0: [GGMLType.Q8_0, 32, 34, [0]],
+  F16: [GGMLType.F16, 1, 2, []],
+  F32: [GGMLType.F32, 1, 4, []],
+}
+const wanted = opt.types.split(',')
+const maxBytes = Math.max(...wanted.map((t) => (cols / types[t][1]) * types[t][2] * rows))
+const actBytes = (cols / 256) * 576 + cols * 4
+const memory = createSharedMemory(maxBytes + actBytes + rows * 4 + 4096)
+const heap = new Uint8Array(memory.buffer)
+const k = instantiateWasmKernels(memory)
+const wPtr = 0, xPtr = maxBytes, actPtr = xPtr + cols * 4, outPtr = actPtr + (cols / 256) * 576 + 1024
+
+/**
+ * Runs fn repeatedly for about `seconds` (after one warm-up run); returns the best wall time and
+ * the best CPU time (process user + system) in ms. On a shared machine the CPU time is the steadier
+ * figure: it leaves out the time the thread waited for a core.
+ */
+function time(fn) {
+  fn()
+  let wall = Infinity, cpu = Infinity, spent = 0, runs = 0
+  while (spent < seconds * 1000 || runs < 3) {
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    fn()
+    const ms = performance.now() - t0
+    const c = process.cpuUsage(c0)
+    wall = Math.min(wall, ms)
+    cpu = Math.min(cpu, (c.user + c.system) / 1000)
+    spent += ms
+    runs++
+  }
+  return [wall, cpu]
+}
+
+const x = new Float32Array(cols)
+for (let i = 0; i < cols; i++) x[i] = Math.sin(i * 0.37) * 2
+new Float32Array(memory.buffer, xPtr, cols).set(x)
+
+console.log(`matrix ${rows} x ${cols}, one thread, best of ~${seconds}s per variant; Node ${process.version}`)
+console.log('type  | MB     | variant                      | GB/s (wall) | GB/s (cpu) | ms/matvec')
+console.log('------|--------|------------------------------|-------------|------------|----------')
+for (const name of wanted) {
+  const [type, blockValues, blockBytes, halves] = types[name]
+  const rowBytes = (cols / blockValues) * blockBytes
+  const bytes = rowBytes * rows
+  const w = heap.subarray(wPtr, wPtr + bytes)
+  randomFillSync(w)
+  const dv = new DataView(memory.buffer)
+  if (type === GGMLType.F32) {
+    const f = new Float32Array(memory.buffer, wPtr, rows * cols)
+    for (let i = 0; i < f.length; i++) f[i] = ((i * 2654435761) % 1000) / 1000 - 0.5
+  } else if (type === GGMLType.F16) {
+    for (let i = 0; i < rows * cols; i++) dv.setUint16(wPtr + 2 * i, f32ToFp16(((i * 2654435761) % 1000) / 1000 - 0.5), true)
+  } else {
+    const scale = f32ToFp16(0.001)
+    for (let b = 0; b < bytes / blockBytes; b++) for (const h of halves) dv.setUint16(wPtr + b * blockBytes + h, scale, true)
+  }
+  const fast = requireWasmKernel(type)
+  const out = new Float32Array(memory.buffer, outPtr, rows)
+  const runFast = () => fast.matmul(k, wPtr, rowBytes, rows, fast.prepare(k, xPtr, cols, 1, actPtr), 1, outPtr)
+
+  // Validate before timing: a handful of rows against the reference.
+  runFast()
+  const ref = kernelFor(type)
+  let refInt, q
+  if (type === GGMLType.Q4_K || type === GGMLType.Q6_K) {
+    q = new Uint8Array((cols / 256) * 292)
+    quantizeRowQ8K(x, 0, cols, q, 0)
+    refInt = type === GGMLType.Q4_K ? vecDotQ4KQ8K : vecDotQ6KQ8K
+  } else if (type === GGMLType.Q8_0) {
+    q = new Uint8Array((cols / 32) * 34)
+    quantizeRowQ8_0(x, 0, cols, q, 0)
+    refInt = vecDotQ8_0Q8_0
+  }
+  for (const r of [0, 1, rows >> 1, rows - 1]) {
+    const want = refInt ? refInt(w, r * rowBytes, cols, q, 0) : ref.dotRow(w, r * rowBytes, cols, x, 0)
+    const ok = refInt ? out[r] === want : Math.abs(out[r] - want) <= 1e-5 * Math.max(1, Math.abs(want)) * Math.sqrt(cols)
+    if (!ok) throw new Error(`${name}: fast row ${r} = ${out[r]}, reference ${want}`)
+  }
+
+  const line = (variant, [wall, cpu]) => console.log(
+    `${name.padEnd(5)} | ${(bytes / 1e6).toFixed(1).padStart(6)} | ${variant.padEnd(28)} | ${(bytes / wall / 1e6).toFixed(2).padStart(11)} | ${(bytes / cpu / 1e6).toFixed(2).padStart(10)} | ${wall.toFixed(2)}`)
+  if (!opt['no-reference']) {
+    line('reference, f32 activations', time(() => { for (let r = 0; r < rows; r++) out[r] = ref.dotRow(w, r * rowBytes, cols, x, 0) }))
+    if (refInt) {
+      line('reference, 8-bit activations', time(() => {
+        if (type === GGMLType.Q8_0) quantizeRowQ8_0(x, 0, cols, q, 0)
+        else quantizeRowQ8K(x, 0, cols, q, 0)
+        for (let r = 0; r < rows; r++) out[r] = refInt(w, r * rowBytes, cols, q, 0)
+      }))
+    }
+  }
+  line(refInt ? 'wasm simd, 8-bit activations' : 'wasm simd, f32 activations', time(runFast))
+}
