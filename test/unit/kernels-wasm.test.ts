@@ -63,7 +63,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
   })
 
   it('is built from the current source and keeps the memory contract (imports env.memory only, no data)', () => {
-    expect(statSync(WASM_PATH).mtimeMs).to.be.at.least(statSync('assembly/kernels.ts').mtimeMs)
+    expect(statSync(WASM_PATH).mtimeMs, 'dist/wasm/kernels.wasm is older than its source: npm run build:wasm').to.be.at.least(statSync('assembly/kernels.ts').mtimeMs)
     const bytes = readFileSync(WASM_PATH)
     const sections: number[] = []
     let p = 8
