@@ -29,9 +29,10 @@ const {values: opt} = parseArgs({options: {
   cols: {type: 'string', default: '4096'},
   seconds: {type: 'string', default: '1'},
   types: {type: 'string', default: 'Q4_K,Q6_K,Q8_0,F16,F32'},
+  positions: {type: 'string', default: '1'},
   'no-reference': {type: 'boolean', default: false},
 }})
-const rows = Number(opt.rows), cols = Number(opt.cols), seconds = Number(opt.seconds)
+const rows = Number(opt.rows), cols = Number(opt.cols), seconds = Number(opt.seconds), nPos = Number(opt.positions)
 if (cols % 256 !== 0) throw new Error('--cols must be a multiple of 256')
 
 /** type name -> [ggml type, block values, block bytes, offsets of fp16 scales in a block] */
@@ -44,11 +45,11 @@ const types = {
 }
 const wanted = opt.types.split(',')
 const maxBytes = Math.max(...wanted.map((t) => (cols / types[t][1]) * types[t][2] * rows))
-const actBytes = (cols / 256) * 576 + cols * 4
-const memory = createSharedMemory(maxBytes + actBytes + rows * 4 + 4096)
+const actBytes = ((cols / 256) * 576 + cols * 4) * nPos
+const memory = createSharedMemory(maxBytes + actBytes + rows * 4 * nPos + 4096)
 const heap = new Uint8Array(memory.buffer)
 const k = instantiateWasmKernels(memory)
-const wPtr = 0, xPtr = maxBytes, actPtr = xPtr + cols * 4, outPtr = actPtr + (cols / 256) * 576 + 1024
+const wPtr = 0, xPtr = maxBytes, actPtr = xPtr + cols * 4 * nPos, outPtr = actPtr + (cols / 256) * 576 * nPos + 1024
 
 /**
  * Runs fn repeatedly for about `seconds` (after one warm-up run); returns the best wall time and
@@ -72,11 +73,12 @@ function time(fn) {
   return [wall, cpu]
 }
 
-const x = new Float32Array(cols)
-for (let i = 0; i < cols; i++) x[i] = Math.sin(i * 0.37) * 2
-new Float32Array(memory.buffer, xPtr, cols).set(x)
+const x = new Float32Array(cols * nPos) // (nPos, cols)
+for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 2
+new Float32Array(memory.buffer, xPtr, x.length).set(x)
 
-console.log(`matrix ${rows} x ${cols}, one thread, best of ~${seconds}s per variant; Node ${process.version}`)
+console.log(`matrix ${rows} x ${cols}, ${nPos} position(s), one thread, best of ~${seconds}s per variant; Node ${process.version}`)
+if (nPos > 1) console.log('GB/s counts the weights once per position (bytes x positions / time)')
 console.log('type  | MB     | variant                      | GB/s (wall) | GB/s (cpu) | ms/matvec')
 console.log('------|--------|------------------------------|-------------|------------|----------')
 for (const name of wanted) {
@@ -97,7 +99,7 @@ for (const name of wanted) {
   }
   const fast = requireWasmKernel(type)
   const out = new Float32Array(memory.buffer, outPtr, rows)
-  const runFast = () => fast.matmul(k, wPtr, rowBytes, rows, fast.prepare(k, xPtr, cols, 1, actPtr), 1, outPtr)
+  const runFast = () => fast.matmul(k, wPtr, rowBytes, rows, fast.prepare(k, xPtr, cols, nPos, actPtr), nPos, outPtr)
 
   // Validate before timing: a handful of rows against the reference.
   runFast()
@@ -118,9 +120,9 @@ for (const name of wanted) {
     if (!ok) throw new Error(`${name}: fast row ${r} = ${out[r]}, reference ${want}`)
   }
 
-  const line = (variant, [wall, cpu]) => console.log(
-    `${name.padEnd(5)} | ${(bytes / 1e6).toFixed(1).padStart(6)} | ${variant.padEnd(28)} | ${(bytes / wall / 1e6).toFixed(2).padStart(11)} | ${(bytes / cpu / 1e6).toFixed(2).padStart(10)} | ${wall.toFixed(2)}`)
-  if (!opt['no-reference']) {
+  const line = (variant, [wall, cpu], positions = 1) => console.log(
+    `${name.padEnd(5)} | ${(bytes / 1e6).toFixed(1).padStart(6)} | ${variant.padEnd(28)} | ${(positions * bytes / wall / 1e6).toFixed(2).padStart(11)} | ${(positions * bytes / cpu / 1e6).toFixed(2).padStart(10)} | ${wall.toFixed(2)}`)
+  if (!opt['no-reference'] && nPos === 1) {
     line('reference, f32 activations', time(() => { for (let r = 0; r < rows; r++) out[r] = ref.dotRow(w, r * rowBytes, cols, x, 0) }))
     if (refInt) {
       line('reference, 8-bit activations', time(() => {
@@ -130,5 +132,5 @@ for (const name of wanted) {
       }))
     }
   }
-  line(refInt ? 'wasm simd, 8-bit activations' : 'wasm simd, f32 activations', time(runFast))
+  line(refInt ? 'wasm simd, 8-bit activations' : 'wasm simd, f32 activations', time(runFast), nPos)
 }

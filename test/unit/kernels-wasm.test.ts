@@ -1,8 +1,9 @@
 /**
  * The WebAssembly SIMD kernels against the scalar references: the 8-bit paths (Q4_K, Q6_K, Q8_0
  * with quantized activations) bit for bit, the float paths (F32, F16) within 1e-5 relative. Rows
- * are odd in number, rows have 1 to 17 blocks, batches have 1 or 3 positions, and the weights start
- * at unaligned offsets of a shared memory, as the engine's arena may place them.
+ * are odd in number, rows have 1 to 17 blocks, batches have 1 to 35 positions (several 16-position
+ * tiles), and the weights start at unaligned offsets of a shared memory, as the engine's arena may
+ * place them.
  */
 import {expect} from 'chai'
 import {readFileSync, statSync} from 'node:fs'
@@ -131,7 +132,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     ['Q6_K', GGMLType.Q6_K, Q6_K_BLOCK_BYTES, [208], vecDotQ6KQ8K, quantizeRowQ6K],
   ]
   for (const [name, type, blockBytes, halfAt, vecDot, quantize] of intCases) {
-    for (const [blocks, rows, nPos] of [[1, 1, 1], [3, 7, 1], [17, 5, 3], [16, 2, 2]]) {
+    for (const [blocks, rows, nPos] of [[1, 1, 1], [3, 7, 1], [17, 5, 3], [16, 2, 2], [2, 3, 35]]) {
       it(`${name} x Q8_K: ${rows} rows of ${blocks} blocks, ${nPos} position(s), equal to the reference bit for bit`, () => {
         const n = 256 * blocks
         const rowBytes = blocks * blockBytes
@@ -190,7 +191,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     ['F16', GGMLType.F16, 2, dotRowF16],
   ]
   for (const [name, type, width, dotRow] of floatCases) {
-    for (const [cols, rows, nPos] of [[7, 3, 1], [37, 5, 2], [1003, 4, 1], [256, 1, 3]]) {
+    for (const [cols, rows, nPos] of [[7, 3, 1], [37, 5, 2], [1003, 4, 1], [256, 1, 3], [40, 3, 17]]) {
       it(`${name}: ${rows} rows of ${cols} columns, ${nPos} position(s), within ${MAX_FLOAT_REL} of the reference`, () => {
         const values = gaussian(cols * rows, cols + rows)
         let w: Uint8Array
