@@ -3,10 +3,13 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {progressBar} from '../cli/progress.js'
 import {samplingFlags, samplingFromFlags} from '../cli/sampling-flags.js'
+import {modelPathFromFlags, runServingMode, servingFlags, servingModeRequested} from '../cli/serving-flags.js'
 import {Engine, formatPerf, type StopReason, type Timings} from '../engine/index.js'
 import {createLogitsWriter} from '../engine/logits-file.js'
 import {LlmfragError} from '../errors.js'
 import {resolveSampling} from '../sampling/index.js'
+import type {ProductionSummary} from '../server/production.js'
+import type {TestModeReport} from '../server/test-mode.js'
 
 export interface RunResult {
   /** Generated text (empty with -n 0). */
@@ -35,8 +38,8 @@ export default class Run extends BaseCommand {
   static override enableJsonFlag = true
 
   static override flags = {
-    model: Flags.string({char: 'm', description: 'a .gguf model file', exactlyOne: ['model', 'fragments-dir']}),
-    'fragments-dir': Flags.string({description: 'a fragment set directory (from llmfrag split)', exactlyOne: ['model', 'fragments-dir']}),
+    model: Flags.string({char: 'm', description: 'a .gguf model file', exclusive: ['fragments-dir']}),
+    'fragments-dir': Flags.string({description: 'a fragment set directory (from llmfrag split)', exclusive: ['model']}),
     prompt: Flags.string({char: 'p', description: 'prompt text', exclusive: ['prompt-tokens']}),
     'prompt-tokens': Flags.string({description: 'prompt as comma-separated token ids (BOS not added)', exclusive: ['prompt']}),
     'n-predict': Flags.integer({char: 'n', description: 'tokens to generate; -1 = until end of generation, 0 = evaluate the prompt only', default: -1, min: -1}),
@@ -46,11 +49,13 @@ export default class Run extends BaseCommand {
     stop: Flags.string({description: 'stop generating before this text (repeatable)', multiple: true}),
     'logits-out': Flags.string({description: 'write every prompt position\'s logits here (float32 LE, [n_positions, n_vocab])'}),
     ...samplingFlags,
+    ...servingFlags,
   }
 
-  async run(): Promise<RunResult> {
+  async run(): Promise<RunResult | ProductionSummary | TestModeReport> {
     const {flags} = await this.parse(Run)
-    const path = flags.model ?? flags['fragments-dir'] ?? ''
+    if (servingModeRequested(flags)) return runServingMode(flags, (line) => this.note(line))
+    const path = modelPathFromFlags(flags)
     const promptTokens = flags['prompt-tokens'] === undefined ? undefined : parseTokenList(flags['prompt-tokens'])
     if (promptTokens === undefined && flags.prompt === undefined) {
       throw new LlmfragError('BAD_INPUT', 'no prompt given', {hints: ['pass -p TEXT, or --prompt-tokens 1,2,3']})

@@ -57,6 +57,8 @@ export class ServerMetrics {
     this.promptTokens = r.counter('llmfrag_prompt_tokens_total', 'Prompt tokens processed, by model.')
     this.generatedTokens = r.counter('llmfrag_generated_tokens_total', 'Tokens generated, by model.')
     this.archMismatches = r.counter('llmfrag_architecture_mismatches_total', 'Models or tensor frames refused because they were made for another architecture.')
+    // Exported as 0 from the start, so a rate() or an alert on it has a series before the first event.
+    for (const where of ['load', 'frame']) this.archMismatches.inc({where}, 0)
     this.requestSeconds = r.histogram('llmfrag_request_duration_seconds', 'Wall time of API requests, by endpoint.', LATENCY_BUCKETS)
     this.msPerToken = r.gauge('llmfrag_ms_per_token', 'Generation time per generated token over the last window, ms (NaN before any generation).')
       .collect(() => [[{}, this.window.stats(Date.now()).msPerToken]])

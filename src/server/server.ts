@@ -234,7 +234,7 @@ async function loadModel(
   for (const kernels of attempts) {
     const backend = spec.create(kernels)
     const started = performance.now()
-    logger.info('loading model', {model: spec.id, kernels})
+    logger.info('loading model', {model: spec.id, kernels_requested: kernels})
     let info: ServedModel['info']
     try {
       info = await backend.load(onProgress)
