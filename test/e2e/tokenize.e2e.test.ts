@@ -69,6 +69,21 @@ describe('llmfrag tokenize (built CLI)', () => {
     expect(JSON.parse(r.stdout).ids).to.deep.equal(find(magistralCases, text, true, true).ids)
   })
 
+  it('reads the tokenizer of a fragment set (plain or compressed) from its directory or manifest', async () => {
+    const text = '[INST] What is 2+2? [/INST]'
+    const ref = find(magistralCases, text, true, true)
+    for (const compress of [false, true]) {
+      const set = join(dir, compress ? 'set-zst' : 'set')
+      const split = await run(['split', MAGISTRAL, '-o', set, ...(compress ? ['--compress'] : [])])
+      expect(split.code, split.stderr).to.equal(0)
+      for (const model of [set, join(set, 'manifest.json')]) {
+        const r = await run(['tokenize', '-m', model, '-t', text, '--json'])
+        expect(r.code, r.stderr).to.equal(0)
+        expect(JSON.parse(r.stdout), model).to.deep.equal({ids: ref.ids, pieces: ref.pieces})
+      }
+    }
+  })
+
   it('exits 2 with an error line and a hint for a missing model, and --json gives the error object', async () => {
     const missing = join(dir, 'nope.gguf')
     const r = await run(['tokenize', '-m', missing, '-t', 'hi'])
