@@ -159,9 +159,10 @@ export function quantize_q8_0x(xPtr: usize, n: i32, outPtr: usize): void {
 //
 // Speed notes (V8 TurboFan on x64, measured with scripts/bench-kernels.mjs, one thread): rows go one
 // at a time (pairs of rows sharing the activation loads ran 25% slower: register spills); a block is
-// two loop passes of two chunks (in straight-line code V8 issues every load of the block first and
-// spills them: the loop alone gave +24%); the scales are unpacked with byte shuffles and the float
-// tail runs in f32x4 lanes (+14%). Hoisting the v128 constants out of the loops gained nothing.
+// a loop of four one-chunk passes (in straight-line code V8 issues every load of the block first and
+// spills them: two passes of two chunks gave +24%, four of one another +12%); the scales are
+// unpacked with byte shuffles and the float tail runs in f32x4 lanes (+14%). Hoisting the v128
+// constants out of the loops gained nothing. The same loop shape took Q6_K from 3.5 to 9.3 GB/s.
 
 /**
  * Integer dot of 64 weights (32 bytes of nibbles at q: low nibbles sub-block A, high nibbles
@@ -206,18 +207,12 @@ export function quantize_q8_0x(xPtr: usize, n: i32, outPtr: usize): void {
   const mn16 = i16x8.extend_high_i8x16_u(sm)
   const sc03 = i32x4.extend_low_i16x8_u(sc16)
   const sc47 = i32x4.extend_high_i16x8_u(sc16)
-  // Two passes of two chunks: sub-blocks 0-3 with sc03, then 4-7 with sc47 (a loop keeps V8 from
-  // scheduling every load of the block up front and spilling them).
+  // One chunk (sub-blocks 2c, 2c+1) per pass; lanes 0, 1 of sc hold its two scales.
   let acc = i32x4.splat(0)
   let sc = sc03
-  let q = b + 16
-  let xc = x + 16
-  for (let h = 0; h < 2; h++) {
-    acc = i32x4.add(acc, q4kChunk(q, xc, i32x4.shuffle(sc, sc, 0, 0, 0, 0), i32x4.shuffle(sc, sc, 1, 1, 1, 1)))
-    acc = i32x4.add(acc, q4kChunk(q + 32, xc + 128, i32x4.shuffle(sc, sc, 2, 2, 2, 2), i32x4.shuffle(sc, sc, 3, 3, 3, 3)))
-    sc = sc47
-    q += 64
-    xc += 256
+  for (let c: usize = 0; c < 4; c++) {
+    acc = i32x4.add(acc, q4kChunk(b + 16 + (c << 5), x + 16 + (c << 7), i32x4.shuffle(sc, sc, 0, 0, 0, 0), i32x4.shuffle(sc, sc, 1, 1, 1, 1)))
+    sc = c == 1 ? sc47 : i32x4.shuffle(sc, sc, 2, 3, 0, 1)
   }
   const md = dot(mn16, v128.load(x, 528))
   const v = i32x4.add(i32x4.shuffle(acc, md, 0, 1, 4, 5), i32x4.shuffle(acc, md, 2, 3, 6, 7))
@@ -293,24 +288,25 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
   const s16hi = i16x8.extend_high_i8x16_s(s8) // scales 8-15
   // sum_g sc_g * sum (q - 32) x = sum_g sc_g * sum q x - 32 * sum_g sc_g * bsum16_g
   const bias = hsum(i32x4.add(dot(s16lo, v128.load(x, 544)), dot(s16hi, v128.load(x, 560))))
-  // Two passes, one per 128-value half (ql 64 bytes, qh 32, scales 8; groups 8h .. 8h+7); within a
-  // half the sub-pass is = 0, 1 covers groups is, is+2, is+4, is+6 (activations at x + 16 + 32 g).
+  // Four passes (a loop, see the Q4_K speed notes): pass i is half h = i >> 1 (ql 64 bytes, qh 32,
+  // groups 8h .. 8h+7) and sub-pass is = i & 1, covering groups 8h + is + {0, 2, 4, 6} (activations
+  // at x + 16 + 32 g); lanes 0 and 2 of sA / sB hold those groups' scales.
   let sA = i32x4.extend_low_i16x8_s(s16lo)
   let sB = i32x4.extend_high_i16x8_s(s16lo)
   let acc = i32x4.splat(0)
-  let q = b
-  let qh = b + 128
-  let xh = x + 16
-  for (let h = 0; h < 2; h++) {
-    acc = i32x4.add(acc, q6kQuad(v128.load(q), v128.load(q, 32), v128.load(qh), xh,
+  for (let i: usize = 0; i < 4; i++) {
+    const ql = b + ((i >> 1) << 6) + ((i & 1) << 4)
+    const qh = b + 128 + ((i >> 1) << 5) + ((i & 1) << 4)
+    const xq = x + 16 + ((i >> 1) << 8) + ((i & 1) << 5)
+    acc = i32x4.add(acc, q6kQuad(v128.load(ql), v128.load(ql, 32), v128.load(qh), xq,
       i32x4.shuffle(sA, sA, 0, 0, 0, 0), i32x4.shuffle(sA, sA, 2, 2, 2, 2), i32x4.shuffle(sB, sB, 0, 0, 0, 0), i32x4.shuffle(sB, sB, 2, 2, 2, 2)))
-    acc = i32x4.add(acc, q6kQuad(v128.load(q, 16), v128.load(q, 48), v128.load(qh, 16), xh + 32,
-      i32x4.shuffle(sA, sA, 1, 1, 1, 1), i32x4.shuffle(sA, sA, 3, 3, 3, 3), i32x4.shuffle(sB, sB, 1, 1, 1, 1), i32x4.shuffle(sB, sB, 3, 3, 3, 3)))
-    sA = i32x4.extend_low_i16x8_s(s16hi)
-    sB = i32x4.extend_high_i16x8_s(s16hi)
-    q += 64
-    qh += 32
-    xh += 256
+    if (i == 1) {
+      sA = i32x4.extend_low_i16x8_s(s16hi)
+      sB = i32x4.extend_high_i16x8_s(s16hi)
+    } else {
+      sA = i32x4.shuffle(sA, sA, 1, 2, 3, 0)
+      sB = i32x4.shuffle(sB, sB, 1, 2, 3, 0)
+    }
   }
   const isum = hsum(acc) - 32 * bias
   return sumf + (half(load<u16>(b, 208)) * load<f32>(x)) * <f32>isum
