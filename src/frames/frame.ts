@@ -94,7 +94,7 @@ export async function encodeFrame(tensor: FrameTensor, model: FrameModel, codec:
   if (arch.length < 1 || arch.length > 255) throw bad(`architecture name must be 1..255 bytes, got ${arch.length}`)
   if (name.length > MAX_NAME) throw bad(`tensor name must be at most ${MAX_NAME} bytes, got ${name.length}`)
   if (model.fingerprint.byteLength !== FINGERPRINT_BYTES) throw bad(`fingerprint must be ${FINGERPRINT_BYTES} bytes, got ${model.fingerprint.byteLength}`)
-  const payload = codec === 'zstd' ? Buffer.concat((await compressFrame(tensor.data)).parts) : tensor.data
+  const payload = codec === 'zstd' ? await compressFrame(tensor.data) : tensor.data
   const headerBytes = FIXED + 8 * tensor.dims.length + arch.length + name.length
   const out = Buffer.allocUnsafe(headerBytes + payload.byteLength + TRAILER)
   out.write(FRAME_MAGIC, 0, 'latin1')
