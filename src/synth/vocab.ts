@@ -11,6 +11,7 @@
 import {type GGUFKV, GGUFValueType} from '../gguf/types.js'
 import {growMerges, textAlphabet} from './pieces.js'
 import type {Prng} from './prng.js'
+import {BYTE_CHARS} from '../tokenizer/bytes.js'
 
 const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6
 
@@ -82,26 +83,12 @@ export function spmVocab(size: number, rng: Prng): Vocab {
   }
 }
 
-/**
- * GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the other 68 to U+0100
- * onwards in byte order (so space 0x20 is `Ġ`, newline 0x0A is `Ċ`).
- */
-export function gpt2ByteChars(): string[] {
-  const chars: string[] = []
-  let next = 0x100
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff)
-    chars.push(String.fromCharCode(printable ? b : next++))
-  }
-  return chars
-}
-
 /** A Tekken layout byte-level BPE vocabulary of `size` tokens with its merges. */
 export function tekkenVocab(size: number, rng: Prng): Vocab {
   const tokens: string[] = []
   for (let i = 0; i < TEKKEN_SPECIAL_COUNT; i++) tokens.push(TEKKEN_SPECIALS[i] ?? TEKKEN_NAMED.get(i) ?? `<SPECIAL_${i}>`)
   const types: number[] = tokens.map(() => CONTROL)
-  const bytes = gpt2ByteChars()
+  const bytes = BYTE_CHARS
   for (const c of bytes) { tokens.push(c); types.push(NORMAL) }
 
   // Merge only text-like bytes (space, newline, printable ASCII); the rest stay single tokens.

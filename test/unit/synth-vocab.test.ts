@@ -1,7 +1,8 @@
 import {expect} from 'chai'
 
 import {Prng} from '../../src/synth/prng.js'
-import {gpt2ByteChars, spmVocab, tekkenVocab, type Vocab} from '../../src/synth/vocab.js'
+import {BYTE_CHARS} from '../../src/tokenizer/bytes.js'
+import {spmVocab, tekkenVocab, type Vocab} from '../../src/synth/vocab.js'
 import {GGUFValueType, isGGUFArray} from '../../src/gguf/types.js'
 
 function arrayOf(v: Vocab, key: string): ReadonlyArray<unknown> {
@@ -75,7 +76,7 @@ describe('synth vocabularies', () => {
     })
 
     it('has the 256 bytes as GPT-2 byte-to-unicode characters at 1000..1255', () => {
-      const bytes = gpt2ByteChars()
+      const bytes = BYTE_CHARS
       expect(v.tokens.slice(1000, 1256)).to.deep.equal(bytes)
       expect([bytes[0x20], bytes[0x0a], bytes[0x41], bytes[0xad], bytes[0xff], bytes[0x00]]).to.deep.equal(['Ġ', 'Ċ', 'A', 'Ń', 'ÿ', 'Ā'])
       expect(new Set(bytes).size).to.equal(256)
