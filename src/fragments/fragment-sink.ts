@@ -1,8 +1,8 @@
 /**
  * Where split puts one fragment's bytes while they stream in from the source: straight into its
  * file at their shard positions (`PlainSink`), or into a memory image that is compressed as one
- * zstd frame once complete (`CompressedSink`; the encoder is one-shot, so a compressed fragment
- * costs about three times its size in memory while it is being compressed). Both write to
+ * zstd frame once complete (`CompressedSink`; the encoder is one-shot: the image, plus the
+ * encoder's copy of it and its output, make about three times the largest fragment). Both write to
  * `DIR/.partial-<file>`; split renames the files into place when the whole set is written.
  */
 import {createHash} from 'node:crypto'
@@ -10,7 +10,7 @@ import {open, type FileHandle} from 'node:fs/promises'
 import {rmSync} from 'node:fs'
 
 import {ioError} from '../errors.js'
-import {compressFrame} from './zstd.js'
+import type {ZstdEncoder} from './zstd.js'
 
 export interface StoredFragment {
   /** Bytes of the stored file. */
@@ -84,18 +84,23 @@ export class PlainSink implements FragmentSink {
   }
 }
 
-/** Reused memory images for shards being assembled (fresh memory is slow to touch here). */
+/**
+ * Reused memory images for shards being assembled (fresh memory is slow to touch here), all of
+ * `imageBytes` (the largest shard) so that any one fits any shard. Normally one is in use at a time;
+ * a source whose fragments interleave needs more.
+ */
 export class ImagePool {
   private readonly free: Buffer[] = []
 
+  constructor(private readonly imageBytes: number) {}
+
   take(size: number): Buffer {
-    const i = this.free.findIndex((b) => b.length >= size)
-    if (i >= 0) return this.free.splice(i, 1)[0]
-    return Buffer.allocUnsafeSlow(size)
+    if (size > this.imageBytes) return Buffer.allocUnsafeSlow(size)
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.imageBytes)
   }
 
   give(b: Buffer): void {
-    this.free.push(b)
+    if (b.length === this.imageBytes) this.free.push(b)
   }
 }
 
@@ -109,7 +114,7 @@ export class CompressedSink implements FragmentSink {
   private written = false
 
   constructor(private readonly path: string, private readonly header: Uint8Array, private readonly rawBytes: number,
-    private readonly pool: ImagePool, private readonly level: number) {}
+    private readonly pool: ImagePool, private readonly encoder: ZstdEncoder) {}
 
   private open(): Buffer {
     if (this.image) return this.image
@@ -130,21 +135,30 @@ export class CompressedSink implements FragmentSink {
   async finish(): Promise<StoredFragment> {
     const image = this.open()
     this.done = true
-    const frame = await compressFrame(image.subarray(0, this.rawBytes), this.level)
+    const stored = await this.encoder.encode(image.subarray(0, this.rawBytes), async (frame) => {
+      const sha = createHash('sha256')
+      for (const part of frame.parts) sha.update(part)
+      const fh = await openPartial(this.path)
+      this.written = true
+      try {
+        let at = 0
+        for (const part of frame.parts) {
+          for (let done = 0; done < part.length;) {
+            const {bytesWritten} = await fh.write(part, done, part.length - done, at + done)
+            done += bytesWritten
+          }
+          at += part.length
+        }
+        await fh.close()
+      } catch (err) {
+        await fh.close().catch(() => {})
+        throw ioError(err, this.path, 'write')
+      }
+      return {bytes: frame.bytes, sha256: sha.digest('hex')}
+    })
     this.pool.give(image)
     this.image = undefined
-    const sha = createHash('sha256')
-    for (const part of frame.parts) sha.update(part)
-    const fh = await openPartial(this.path)
-    this.written = true
-    try {
-      for (const part of frame.parts) await fh.write(part, 0, part.length, null)
-      await fh.close()
-    } catch (err) {
-      await fh.close().catch(() => {})
-      throw ioError(err, this.path, 'write')
-    }
-    return {bytes: frame.bytes, sha256: sha.digest('hex')}
+    return stored
   }
 
   async abort(): Promise<void> {

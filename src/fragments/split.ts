@@ -21,7 +21,7 @@ import {
 import {type FragmentPlan, planFragments} from './plan.js'
 import {checkRebuildable} from './rebuild-check.js'
 import {StreamHasher} from './stream-hash.js'
-import {DEFAULT_LEVEL} from './zstd.js'
+import {DEFAULT_LEVEL, ZstdEncoder} from './zstd.js'
 
 export const CHUNK_BYTES = 16 << 20 // one slot: large enough for full sha256 speed per update
 export const CHUNK_SLOTS = 4 // reads run ahead of hashing and writing by up to 3 chunks
@@ -108,6 +108,7 @@ interface Shard {
   hashed: number // shard bytes hashed so far (padding is hashed as zeros when the next bytes come)
   left: number // tensors not yet complete
   stored?: Promise<StoredFragment>
+  compressing: boolean // finished with a compressed sink, not yet awaited by the copy loop
 }
 
 /** One tensor's bytes as they fall in the source, routed to its shard at `shardAt`. */
@@ -122,6 +123,7 @@ interface Piece {
 
 function finishShard(s: Shard): void {
   s.stored = s.sink.finish()
+  s.compressing = s.sink instanceof CompressedSink
   s.stored.catch(() => {}) // awaited later; a failure must not surface as an unhandled rejection first
 }
 
@@ -150,6 +152,7 @@ async function copyAndHash(fd: number, model: string, size: number, shards: read
     const n = readFully(fd, model, slot.bytes, Math.min(ring.size, size - pos), pos)
     pool.update(sourceStream, slot.index, 0, n)
     const writes: Array<Promise<void>> = []
+    const tensorRanges: Array<[number, number, number]> = [] // [stream, start, end] in the slot
     for (let i = next; i < pieces.length && pieces[i].start < pos + n; i++) {
       const pc = pieces[i]
       const s = pc.shard
@@ -157,18 +160,24 @@ async function copyAndHash(fd: number, model: string, size: number, shards: read
       const b = Math.min(pc.end, pos + n)
       if (b > a) {
         const at = pc.shardAt + (a - pc.start)
+        writes.push(s.sink.write(slot.bytes.subarray(a - pos, b - pos), at))
         pool.zeros(s.stream, at - s.hashed) // alignment padding before this tensor
         pool.update(s.stream, slot.index, a - pos, b - pos)
-        pool.update(pc.stream, slot.index, a - pos, b - pos)
         s.hashed = at + (b - a)
-        writes.push(s.sink.write(slot.bytes.subarray(a - pos, b - pos), at))
+        tensorRanges.push([pc.stream, a - pos, b - pos])
       }
       if (pc.end > pos + n) break
       next = i + 1
       // A sink's finish() waits for its own pending writes; a compressed image already holds the bytes.
       if (--s.left === 0) finishShard(s)
     }
-    ring.hold(slot, Promise.all([pool.flush(), ...writes]))
+    const hashed = pool.flush() // the workers start on the source and shard streams ...
+    for (const [stream, a, b] of tensorRanges) pool.update(stream, slot.index, a, b) // ... while this thread hashes the tensors
+    ring.hold(slot, Promise.all([hashed, ...writes]))
+    // Compression runs on this thread anyway: wait for a finished image to be compressed and written
+    // before filling the next, so one image is in use at a time, not one per shard read meanwhile.
+    for (const s of shards) if (s.compressing) await s.stored
+    for (const s of shards) s.compressing = false
     pos += n
     onProgress?.(pos, size)
   }
@@ -195,23 +204,28 @@ export async function splitModel(model: string, dir: string, options: SplitOptio
   const shards: Shard[] = []
   const ring = new ChunkRing(CHUNK_SLOTS, CHUNK_BYTES)
   const pool = new StreamHasher(ring.buffers)
+  let encoder: ZstdEncoder | undefined
   try {
     checkRebuildable(fd, model, header)
     const previous = prepareDir(dir, options.force ?? false)
     const plans = planFragments(header, file.replace(/\.gguf$/i, ''), compress)
     const size = header.fileSize
-    const images = new ImagePool()
+    const largest = Math.max(...plans.map((p) => p.rawBytes))
+    const images = new ImagePool(largest)
+    encoder = compress ? await ZstdEncoder.create(options.level ?? DEFAULT_LEVEL) : undefined
+    encoder?.reserve(largest)
     for (const plan of plans) {
       const partial = join(dir, `.partial-${plan.file}`)
-      const sink = compress
-        ? new CompressedSink(partial, plan.header, plan.rawBytes, images, options.level ?? DEFAULT_LEVEL)
+      const sink = encoder
+        ? new CompressedSink(partial, plan.header, plan.rawBytes, images, encoder)
         : await PlainSink.create(partial, plan.header, plan.rawBytes)
-      shards.push({plan, sink, stream: pool.open(plan.rawBytes), hashed: 0, left: plan.tensors.length})
+      shards.push({plan, sink, stream: pool.open(plan.rawBytes, 1), hashed: 0, left: plan.tensors.length, compressing: false})
     }
-    const sourceStream = pool.open(size)
+    // Three hashes of every byte: the source on one worker, its shard on the other, its tensor here.
+    const sourceStream = pool.open(size, 0)
     const pieces: Piece[] = shards.flatMap((shard) => shard.plan.tensors.map((tensor, i) => ({
       tensor, shard, start: header.dataOffset + tensor.offset, end: header.dataOffset + tensor.offset + tensor.bytes,
-      shardAt: shard.plan.header.length + shard.plan.offsets[i], stream: pool.open(tensor.bytes),
+      shardAt: shard.plan.header.length + shard.plan.offsets[i], stream: pool.open(tensor.bytes, 'local'),
     }))).sort((a, b) => a.start - b.start)
 
     await copyAndHash(fd, model, size, shards, pieces, ring, pool, sourceStream, options.onProgress)
@@ -277,6 +291,7 @@ export async function splitModel(model: string, dir: string, options: SplitOptio
     throw err
   } finally {
     closeSync(fd)
+    encoder?.release()
     await pool.close()
   }
 }

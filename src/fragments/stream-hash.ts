@@ -3,9 +3,12 @@
  * ChunkRing's slots). Split hashes every byte up to three times (the source file, its fragment,
  * its tensor) and join twice; at ~1.5 GB/s per core for sha256, that work has to leave the thread
  * doing the I/O and spread over both cores. Each stream lives on one worker (the least loaded when
- * it is opened, by expected bytes), so its updates stay in order. The protocol is documented in
- * stream-hash-worker.ts.
+ * it is opened, by expected bytes, unless the caller places it), so its updates stay in order. A
+ * stream may also be `local`: hashed at once on the calling thread, which otherwise mostly waits on
+ * I/O (three streams over two workers would leave one worker with two in every chunk). The protocol
+ * is documented in stream-hash-worker.ts.
  */
+import {createHash, type Hash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 import {Worker} from 'node:worker_threads'
 
@@ -34,18 +37,19 @@ export class StreamHasher {
   private readonly load: number[]
   private readonly queues: HashOp[][]
   private readonly owner = new Map<number, number>() // stream id -> worker index
+  private readonly local = new Map<number, Hash>() // streams hashed on this thread
+  private readonly slots: readonly Uint8Array[]
+  private localMs = 0
   private readonly waiters = new Map<number, Waiter>() // message id -> its reply
   private nextMessage = 0
   private nextStream = 0
   private failure: Error | undefined
-  /** Seconds the workers spent hashing (summed over workers). */
-  hashSeconds = 0
-  /** Bytes hashed so far (counting each stream once per byte). */
-  hashedBytes = 0
+  private workerSeconds = 0
 
   /** `slots`: the shared buffers updates refer to by index. */
   constructor(slots: readonly SharedArrayBuffer[], threads = Math.min(2, availableParallelism())) {
     const n = Math.max(1, threads)
+    this.slots = slots.map((b) => new Uint8Array(b))
     this.workers = Array.from({length: n}, () => startWorker({slots}))
     this.load = new Array<number>(n).fill(0)
     this.queues = Array.from({length: n}, () => [])
@@ -80,12 +84,20 @@ export class StreamHasher {
     return reply
   }
 
-  /** A new stream, placed on the worker with the fewest expected bytes. */
-  open(expectedBytes: number): number {
-    let w = 0
-    for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[w]) w = i
-    this.load[w] += expectedBytes
+  /**
+   * A new stream: on worker `place` (modulo the worker count), on this thread (`'local'`), or by
+   * default on the worker with the fewest expected bytes.
+   */
+  open(expectedBytes: number, place?: number | 'local'): number {
     const id = this.nextStream++
+    if (place === 'local') {
+      this.local.set(id, createHash('sha256'))
+      return id
+    }
+    let w = 0
+    if (place !== undefined) w = place % this.workers.length
+    else for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[w]) w = i
+    this.load[w] += expectedBytes
     this.owner.set(id, w)
     return id
   }
@@ -96,16 +108,28 @@ export class StreamHasher {
     return this.queues[w]
   }
 
-  /** Queues bytes [start, end) of slot `slot` for `stream`; sent by the next flush(). */
+  /** Queues bytes [start, end) of slot `slot` for `stream` (sent by the next flush()), or hashes them now if local. */
   update(stream: number, slot: number, start: number, end: number): void {
-    if (end > start) this.queueOf(stream).push([stream, slot, start, end])
-    this.hashedBytes += end - start
+    const h = this.local.get(stream)
+    if (h) {
+      const t0 = performance.now()
+      h.update(this.slots[slot].subarray(start, end))
+      this.localMs += performance.now() - t0
+    } else if (end > start) {
+      this.queueOf(stream).push([stream, slot, start, end])
+    }
   }
 
   /** Queues `n` zero bytes (alignment padding) for `stream`. */
   zeros(stream: number, n: number): void {
-    if (n > 0) this.queueOf(stream).push([stream, -1, n, 0])
-    this.hashedBytes += n
+    const h = this.local.get(stream)
+    if (h) h.update(Buffer.alloc(n))
+    else if (n > 0) this.queueOf(stream).push([stream, -1, n, 0])
+  }
+
+  /** Seconds spent hashing, workers and this thread summed. */
+  get hashSeconds(): number {
+    return this.workerSeconds + this.localMs / 1000
   }
 
   /** Sends the queued updates; resolves when the workers have hashed them (their slots may be reused). */
@@ -116,20 +140,26 @@ export class StreamHasher {
       this.queues[w] = []
       sent.push(this.send(w, (id) => ({type: 'batch', id, ops})))
     })
-    for (const reply of await Promise.all(sent)) if (reply.type === 'done') this.hashSeconds += reply.seconds
+    for (const reply of await Promise.all(sent)) if (reply.type === 'done') this.workerSeconds += reply.seconds
   }
 
   /** Flushes, then finishes `streams` and returns their hex digests in the same order. */
   async digest(streams: readonly number[]): Promise<string[]> {
     await this.flush()
     const byWorker = new Map<number, number[]>()
+    const found = new Map<number, string>()
     for (const s of streams) {
+      const h = this.local.get(s)
+      if (h) {
+        found.set(s, h.digest('hex'))
+        this.local.delete(s)
+        continue
+      }
       const w = this.owner.get(s)
       if (w === undefined) throw new LlmfragError('INTERNAL', `hash stream ${s} is not open`)
       this.owner.delete(s)
       byWorker.set(w, [...(byWorker.get(w) ?? []), s])
     }
-    const found = new Map<number, string>()
     await Promise.all([...byWorker].map(async ([w, ids]) => {
       const reply = await this.send(w, (id) => ({type: 'digest', id, streams: ids}))
       if (reply.type === 'digests') ids.forEach((s, i) => found.set(s, reply.digests[i]))

@@ -1,9 +1,10 @@
 /**
  * zstd frames for compressed fragment sets (RFC 8878). Node 20 has no zstd in zlib, so:
- * - encoding is one-shot in WebAssembly (`@foxglove/wasm-zstd`: the whole fragment goes into the
- *   module's heap, so peak memory is about three times the fragment), after which the content
- *   checksum the encoder leaves out is added: bit 2 of the Frame_Header_Descriptor set and the low
- *   4 bytes of XXH64(content) appended after the last block;
+ * - encoding is one-shot in WebAssembly (the zstd build inside `@foxglove/wasm-zstd`, driven
+ *   directly so that content and frame stay in the module's heap, which grows once to about twice
+ *   the largest fragment and is then reused), after which the content checksum the encoder leaves
+ *   out is added: bit 2 of the Frame_Header_Descriptor set and the low 4 bytes of XXH64(content)
+ *   appended after the last block;
  * - decoding streams through fzstd's `Decompress` (never given an output buffer: PLATFORM.md, 50x
  *   slower). fzstd skips the checksum without checking it, so `ZstdStreamDecoder` checks it.
  */
@@ -18,52 +19,106 @@ const MAGIC = 0xfd2fb528
 const CHECKSUM_FLAG = 0x04 // Frame_Header_Descriptor bit 2: Content_Checksum_flag
 export const DEFAULT_LEVEL = 3
 
-interface WasmZstd {
-  readonly isLoaded: Promise<unknown>
-  compress(buffer: Uint8Array, level?: number): Buffer
+/** The exports of the emscripten module in @foxglove/wasm-zstd (see its dist/index.js). */
+interface ZstdModule {
+  readonly HEAPU8: Uint8Array // replaced when the heap grows: read it again after any call
+  _malloc(bytes: number): number
+  _free(pointer: number): void
+  _compressBound(bytes: number): number
+  /** Returns the frame's size, or -1. */
+  _compress(dst: number, dstCapacity: number, src: number, srcSize: number, level: number): number
 }
 
-let encoder: Promise<WasmZstd> | undefined
+let instance: Promise<ZstdModule> | undefined
 
-/** Loads the WebAssembly encoder once (a CommonJS package; it compiles its module asynchronously). */
-function loadEncoder(): Promise<WasmZstd> {
-  encoder ??= (async () => {
-    const mod = createRequire(import.meta.url)('@foxglove/wasm-zstd') as WasmZstd
-    await mod.isLoaded
-    return mod
-  })()
-  return encoder
+/** Instantiates the WebAssembly zstd once per thread (a CommonJS factory resolving to the module). */
+function zstdModule(): Promise<ZstdModule> {
+  instance ??= (createRequire(import.meta.url)('@foxglove/wasm-zstd/dist/wasm-zstd.js') as () => Promise<ZstdModule>)()
+  return instance
 }
 
-/** A zstd frame as the parts to write one after the other (no copy of the encoder's output). */
+/** A zstd frame as the parts to write one after the other. */
 export interface ZstdFrame {
   readonly parts: readonly Uint8Array[]
   readonly bytes: number
 }
 
 /**
- * One zstd frame holding `content`, with the content checksum on. The encoder's heap is 2 GiB at
- * most (input plus output), so content is limited to about 1 GiB.
+ * One-shot zstd encoder with reusable input and output regions in the WebAssembly heap (at most
+ * 2 GiB, so content is limited to about 1 GiB). `encode` calls run one at a time.
  */
-export async function compressFrame(content: Uint8Array, level = DEFAULT_LEVEL): Promise<ZstdFrame> {
-  const zstd = await loadEncoder()
-  let frame: Buffer
+export class ZstdEncoder {
+  private src = 0
+  private srcCapacity = 0
+  private dst = 0
+  private dstCapacity = 0
+  private queue: Promise<unknown> = Promise.resolve()
+
+  private constructor(private readonly m: ZstdModule, readonly level: number) {}
+
+  static async create(level = DEFAULT_LEVEL): Promise<ZstdEncoder> {
+    return new ZstdEncoder(await zstdModule(), level)
+  }
+
+  /** Makes room for content of `size` bytes and its frame (done up front with the largest size, the heap grows once). */
+  reserve(size: number): void {
+    const bound = this.m._compressBound(size)
+    if (size > this.srcCapacity || bound > this.dstCapacity) {
+      this.release()
+      this.src = this.m._malloc(Math.max(size, 1))
+      this.dst = this.m._malloc(bound)
+      if (this.src === 0 || this.dst === 0) {
+        this.release()
+        throw new LlmfragError('UNSUPPORTED', `cannot compress a fragment of ${size} bytes: the zstd WebAssembly heap (2 GiB) cannot hold it and its output`, {
+          hints: ['split without --compress'],
+        })
+      }
+      this.srcCapacity = Math.max(size, 1)
+      this.dstCapacity = bound
+    }
+  }
+
+  /**
+   * Compresses `content` into one frame with the content checksum and passes it to `consume`; the
+   * frame's parts are views into the encoder's heap, valid until `consume`'s promise settles.
+   */
+  encode<T>(content: Uint8Array, consume: (frame: ZstdFrame) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.reserve(content.byteLength)
+      this.m.HEAPU8.set(content, this.src)
+      const n = this.m._compress(this.dst, this.dstCapacity, this.src, content.byteLength, this.level)
+      if (n < 6) throw new LlmfragError('INTERNAL', `zstd compression of ${content.byteLength} bytes failed (result ${n})`)
+      const frame = this.m.HEAPU8.subarray(this.dst, this.dst + n)
+      if (new DataView(frame.buffer, frame.byteOffset, 4).getUint32(0, true) !== MAGIC) {
+        throw new LlmfragError('INTERNAL', 'the zstd encoder returned something that is not a zstd frame')
+      }
+      if ((frame[4] & CHECKSUM_FLAG) !== 0) return consume({parts: [frame], bytes: n})
+      frame[4] |= CHECKSUM_FLAG
+      const trailer = Buffer.alloc(4)
+      trailer.writeUInt32LE(Number(xxh64(content) & 0xffffffffn))
+      return consume({parts: [frame, trailer], bytes: n + 4})
+    }
+    const result = this.queue.then(run, run)
+    this.queue = result.catch(() => {})
+    return result
+  }
+
+  /** Frees the heap regions (the module's memory itself never shrinks). */
+  release(): void {
+    if (this.src !== 0) this.m._free(this.src)
+    if (this.dst !== 0) this.m._free(this.dst)
+    this.src = this.dst = this.srcCapacity = this.dstCapacity = 0
+  }
+}
+
+/** One zstd frame holding `content`, with the content checksum on, copied out of the heap. */
+export async function compressFrame(content: Uint8Array, level = DEFAULT_LEVEL): Promise<Buffer> {
+  const encoder = await ZstdEncoder.create(level)
   try {
-    frame = zstd.compress(content, level)
-  } catch (err) {
-    throw new LlmfragError('INTERNAL', `zstd compression of ${content.byteLength} bytes failed: ${String(err)}`, {
-      hints: ['the WebAssembly encoder holds the input and output in a 2 GiB heap: a fragment over ~1 GiB cannot be compressed'],
-      cause: err,
-    })
+    return await encoder.encode(content, async (frame) => Buffer.concat(frame.parts))
+  } finally {
+    encoder.release()
   }
-  if (frame.length < 6 || frame.readUInt32LE(0) !== MAGIC) {
-    throw new LlmfragError('INTERNAL', 'the zstd encoder returned something that is not a zstd frame')
-  }
-  if ((frame[4] & CHECKSUM_FLAG) !== 0) return {parts: [frame], bytes: frame.length}
-  frame[4] |= CHECKSUM_FLAG
-  const trailer = Buffer.alloc(4)
-  trailer.writeUInt32LE(Number(xxh64(content) & 0xffffffffn))
-  return {parts: [frame, trailer], bytes: frame.length + 4}
 }
 
 /**
