@@ -22,7 +22,7 @@ if (!existsSync(new URL('kernels/index.js', dist)) || !existsSync(new URL('wasm/
 const {kernelFor, quantizeRowQ8K, vecDotQ4KQ8K, vecDotQ6KQ8K, quantizeRowQ8_0, vecDotQ8_0Q8_0} = await import(new URL('kernels/index.js', dist))
 const {f32ToFp16} = await import(new URL('kernels/fp16.js', dist))
 const {GGMLType} = await import(new URL('gguf/ggml-types.js', dist))
-const {createSharedMemory, instantiateWasmKernels, requireWasmKernel} = await import(new URL('kernels/wasm/kernels-wasm.js', dist))
+const {createSharedMemory, instantiateWasmKernels, requireWasmKernel, wasmFloatKernelFor} = await import(new URL('kernels/wasm/kernels-wasm.js', dist))
 
 const {values: opt} = parseArgs({options: {
   rows: {type: 'string', default: '14336'},
@@ -45,11 +45,11 @@ const types = {
 }
 const wanted = opt.types.split(',')
 const maxBytes = Math.max(...wanted.map((t) => (cols / types[t][1]) * types[t][2] * rows))
-const actBytes = ((cols / 256) * 576 + cols * 4) * nPos
+const actBytes = ((cols / 256) * 1120 + cols * 4) * nPos
 const memory = createSharedMemory(maxBytes + actBytes + rows * 4 * nPos + 4096)
 const heap = new Uint8Array(memory.buffer)
 const k = instantiateWasmKernels(memory)
-const wPtr = 0, xPtr = maxBytes, actPtr = xPtr + cols * 4 * nPos, outPtr = actPtr + (cols / 256) * 576 * nPos + 1024
+const wPtr = 0, xPtr = maxBytes, actPtr = xPtr + cols * 4 * nPos, outPtr = actPtr + (cols / 256) * 1120 * nPos + 1024
 
 /**
  * Runs fn repeatedly for about `seconds` (after one warm-up run); returns the best wall time and
@@ -133,4 +133,14 @@ for (const name of wanted) {
     }
   }
   line(refInt ? 'wasm simd, 8-bit activations' : 'wasm simd, f32 activations', time(runFast), nPos)
+  const floatPath = refInt ? wasmFloatKernelFor(type) : undefined
+  if (floatPath) {
+    const runFloat = () => floatPath.matmul(k, wPtr, rowBytes, rows, floatPath.prepare(k, xPtr, cols, nPos, actPtr), nPos, outPtr)
+    runFloat()
+    for (const r of [0, 1, rows >> 1, rows - 1]) {
+      const want = ref.dotRow(w, r * rowBytes, cols, x, 0)
+      if (!(Math.abs(out[r] - want) <= 1e-5 * Math.max(1, Math.abs(want)) * Math.sqrt(cols))) throw new Error(`${name}: float path row ${r} = ${out[r]}, reference ${want}`)
+    }
+    line('wasm simd, f32 activations', time(runFloat), nPos)
+  }
 }

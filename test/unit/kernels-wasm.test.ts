@@ -1,6 +1,7 @@
 /**
  * The WebAssembly SIMD kernels against the scalar references: the 8-bit paths (Q4_K, Q6_K, Q8_0
- * with quantized activations) bit for bit, the float paths (F32, F16) within 1e-5 relative. Rows
+ * with quantized activations) bit for bit, the float paths (F32, F16, and Q4_K / Q6_K with f32
+ * activations) within 1e-5 relative to sum |w x|. Rows
  * are odd in number, rows have 1 to 17 blocks, batches have 1 to 35 positions (several 16-position
  * tiles), and the weights start at unaligned offsets of a shared memory, as the engine's arena may
  * place them.
@@ -12,14 +13,14 @@ import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {f32ToFp16} from '../../src/kernels/fp16.js'
 import {dotRowF16} from '../../src/kernels/f16.js'
 import {dotRowF32} from '../../src/kernels/f32.js'
-import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
-import {Q6_K_BLOCK_BYTES, vecDotQ6KQ8K} from '../../src/kernels/q6_k.js'
+import {dotRowQ4K, dequantizeRowQ4K, Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
+import {dequantizeRowQ6K, dotRowQ6K, Q6_K_BLOCK_BYTES, vecDotQ6KQ8K} from '../../src/kernels/q6_k.js'
 import {Q8_0_BLOCK_BYTES, quantizeRowQ8_0, vecDotQ8_0Q8_0} from '../../src/kernels/q8_0.js'
 import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
 import {quantizeRowQ4K, quantizeRowQ6K} from '../../src/kernels/quantize-k.js'
 import {
   createSharedMemory, instantiateWasmKernels, Q80X_BLOCK_BYTES, Q8KX_BLOCK_BYTES, requireWasmKernel,
-  WASM_PATH, wasmKernelFor, type WasmKernelExports,
+  WASM_PATH, wasmFloatKernelFor, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
 import {gaussian, putU16, randomBytes} from './kernels-support.js'
 
@@ -86,7 +87,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const m = new (globalThis as unknown as {WebAssembly: {Module: new (b: Uint8Array) => object}}).WebAssembly.Module(bytes)
     expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
-      'f16_matmul', 'f32_matmul', 'q4k_matmul', 'q6k_matmul', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kx',
+      'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q6k_f32_matmul', 'q6k_matmul', 'q8_0_matmul',
+      'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kx',
     ])
   })
 
@@ -154,6 +156,38 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
           quantizeRowQ8K(x, p * n, n, q8, 0)
           for (let r = 0; r < rows; r++) {
             expect(got[p * rows + r], `row ${r} position ${p}`).to.equal(vecDot(w, r * rowBytes, n, q8, 0))
+          }
+        }
+      })
+    }
+  }
+
+  const floatQuantCases: Array<[string, GGMLType, number, number[], typeof dotRowQ4K, typeof dequantizeRowQ4K]> = [
+    ['Q4_K', GGMLType.Q4_K, Q4_K_BLOCK_BYTES, [0, 2], dotRowQ4K, dequantizeRowQ4K],
+    ['Q6_K', GGMLType.Q6_K, Q6_K_BLOCK_BYTES, [208], dotRowQ6K, dequantizeRowQ6K],
+  ]
+  for (const [name, type, blockBytes, halfAt, dotRow, dequantize] of floatQuantCases) {
+    for (const [blocks, rows, nPos] of [[1, 3, 1], [5, 5, 2], [2, 2, 19]]) {
+      it(`${name} x f32: ${rows} rows of ${blocks} blocks, ${nPos} position(s), within ${MAX_FLOAT_REL} of the reference`, () => {
+        const n = 256 * blocks, rowBytes = blocks * blockBytes
+        const w = randomQuantRows(blockBytes, halfAt, blocks * rows, 40 + blocks)
+        const wp = alloc(w.length, 3)
+        heap.set(w, wp)
+        const x = gaussian(n * nPos, 41)
+        const kernel = wasmFloatKernelFor(type)
+        if (!kernel) throw new Error(`no float kernel for ${name}`)
+        const act = alloc(kernel.activationBytes(n) * nPos)
+        const out = alloc(4 * rows * nPos)
+        kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, putFloats(x), n, nPos, act), nPos, out)
+        const got = floatsAt(out, rows * nPos)
+        const deq = new Float32Array(n)
+        for (let r = 0; r < rows; r++) {
+          dequantize(w, r * rowBytes, n, deq, 0)
+          for (let p = 0; p < nPos; p++) {
+            let mag = 0
+            for (let i = 0; i < n; i++) mag += Math.abs(deq[i] * x[p * n + i])
+            const ref = dotRow(w, r * rowBytes, n, x, p * n)
+            expect(Math.abs(got[p * rows + r] - ref), `row ${r} position ${p}`).to.be.at.most(MAX_FLOAT_REL * mag)
           }
         }
       })
@@ -234,8 +268,9 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     expect([...floatsAt(out, specials.length)]).to.deep.equal(want)
   })
 
-  it('has no fast path for BF16 or Q5_K (reference kernels cover them)', () => {
+  it('has no fast path for BF16 or Q5_K (reference kernels cover them), no float path for Q8_0', () => {
     expect(wasmKernelFor(GGMLType.BF16)).to.equal(undefined)
+    expect(wasmFloatKernelFor(GGMLType.Q8_0)).to.equal(undefined)
     expect(() => requireWasmKernel(GGMLType.Q5_K)).to.throw(/Q5_K/)
   })
 })

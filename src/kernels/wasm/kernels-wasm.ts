@@ -29,6 +29,11 @@
  *                                      vecDotQ8_0Q8_0 bit for bit
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
+ *   prepare_f32x(xPtr, n, outPtr)      n f32 -> F32X (1120 bytes / 256 values: de-interleaved x and
+ *                                      partial sums, see assembly/kernels.ts), for the two below
+ *   q4k_f32_matmul(...), q6k_f32_matmul(...)  the float path of Q4_K / Q6_K (within 1e-5 of
+ *                                      dotRowQ4K / dotRowQ6K), for an engine mode without 8-bit
+ *                                      activations
  */
 import {existsSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
@@ -40,6 +45,8 @@ import {GGMLType, ggmlTypeName} from '../../gguf/ggml-types.js'
 export const Q8KX_BLOCK_BYTES = 576
 /** Bytes of Q80X activations per 32 values. */
 export const Q80X_BLOCK_BYTES = 80
+/** Bytes of F32X activations per 256 values. */
+export const F32X_BLOCK_BYTES = 1120
 
 /** The part of the WebAssembly API used here (the project's TypeScript libs carry no declarations). */
 export interface SharedWasmMemory {
@@ -65,6 +72,9 @@ export interface WasmKernelExports {
   readonly q8_0_matmul: MatmulFn
   readonly f32_matmul: MatmulFn
   readonly f16_matmul: MatmulFn
+  readonly prepare_f32x: QuantizeFn
+  readonly q4k_f32_matmul: MatmulFn
+  readonly q6k_f32_matmul: MatmulFn
 }
 
 /** dist/wasm/kernels.wasm: three levels up from src/kernels/wasm/ (tsx) and dist/kernels/wasm/ alike. */
@@ -120,6 +130,9 @@ const float = {
   prepare: (_k: WasmKernelExports, xPtr: number): number => xPtr,
 }
 
+const f32Kernel: WasmTypeKernel = {type: GGMLType.F32, ...float, matmul: (k, ...a) => k.f32_matmul(...a)}
+const f16Kernel: WasmTypeKernel = {type: GGMLType.F16, ...float, matmul: (k, ...a) => k.f16_matmul(...a)}
+
 const table = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, ...q8kx, matmul: (k, ...a) => k.q4k_matmul(...a)}],
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, ...q8kx, matmul: (k, ...a) => k.q6k_matmul(...a)}],
@@ -132,13 +145,37 @@ const table = new Map<GGMLType, WasmTypeKernel>([
     },
     matmul: (k, ...a) => k.q8_0_matmul(...a),
   }],
-  [GGMLType.F32, {type: GGMLType.F32, ...float, matmul: (k, ...a) => k.f32_matmul(...a)}],
-  [GGMLType.F16, {type: GGMLType.F16, ...float, matmul: (k, ...a) => k.f16_matmul(...a)}],
+  [GGMLType.F32, f32Kernel],
+  [GGMLType.F16, f16Kernel],
 ])
 
-/** The fast path of `type`, or undefined (BF16, Q5_K: use the reference kernels). */
+const f32x = {
+  activationBytes: (n: number): number => (n / 256) * F32X_BLOCK_BYTES,
+  prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number {
+    k.prepare_f32x(xPtr, n * nPos, actPtr)
+    return actPtr
+  },
+}
+/** Float-activation kernels (no 8-bit rounding of the activations). */
+const floatTable = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, ...f32x, matmul: (k, ...a) => k.q4k_f32_matmul(...a)}],
+  [GGMLType.Q6_K, {type: GGMLType.Q6_K, ...f32x, matmul: (k, ...a) => k.q6k_f32_matmul(...a)}],
+  [GGMLType.F32, f32Kernel],
+  [GGMLType.F16, f16Kernel],
+])
+
+/**
+ * The fast path of `type` as llama.cpp's CPU backend computes it: 8-bit activations (Q8_K for
+ * Q4_K / Q6_K, Q8_0 for Q8_0), float for F32 / F16; undefined for BF16 and Q5_K (use the
+ * reference kernels).
+ */
 export function wasmKernelFor(type: GGMLType): WasmTypeKernel | undefined {
   return table.get(type)
+}
+
+/** The fast path with float activations (Q4_K, Q6_K, F32, F16), or undefined. */
+export function wasmFloatKernelFor(type: GGMLType): WasmTypeKernel | undefined {
+  return floatTable.get(type)
 }
 
 /** Like wasmKernelFor, but an UNSUPPORTED error naming the type when there is no fast path. */
