@@ -1,0 +1,104 @@
+/**
+ * Activation preparation, once per activation vector and shared by every row and thread: Q8_K
+ * (standard and the widened Q8KX), Q8_0 (widened Q80X) and F32X. Layouts: see kernels.ts.
+ */
+import {half, toHalf} from './common'
+
+/** The value of largest magnitude (the first such) among 256 f32 at x: ggml's `max`. */
+@inline function maxAbsValue(x: usize): f32 {
+  let amax: f32 = 0
+  let max: f32 = 0
+  for (let j: usize = 0; j < 256; j++) {
+    const v = load<f32>(x + (j << 2))
+    const a = abs<f32>(v)
+    if (a > amax) { amax = a; max = v }
+  }
+  return max
+}
+
+/** quantize_row_q8_K_ref: n f32 at xPtr (n a multiple of 256) into standard 292-byte Q8_K blocks. */
+export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
+  const nb = <usize>(n >> 8)
+  for (let i: usize = 0; i < nb; i++) {
+    const x = xPtr + (i << 10)
+    const y = outPtr + i * 292
+    const max = maxAbsValue(x)
+    if (max == 0) { memory.fill(y, 0, 292); continue }
+    const iscale: f32 = <f32>-127 / max
+    for (let g: usize = 0; g < 16; g++) {
+      let s: i32 = 0
+      for (let k: usize = 0; k < 16; k++) {
+        const v = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(x + ((g * 16 + k) << 2))))
+        store<i8>(y + 4 + g * 16 + k, <i8>v)
+        s += v
+      }
+      store<i16>(y + 260 + (g << 1), <i16>s)
+    }
+    store<f32>(y, <f32>1 / iscale)
+  }
+}
+
+/** As quantize_q8k, into the widened Q8KX layout (576 bytes per block, see the top of the file). */
+export function quantize_q8kx(xPtr: usize, n: i32, outPtr: usize): void {
+  const nb = <usize>(n >> 8)
+  for (let i: usize = 0; i < nb; i++) {
+    const x = xPtr + (i << 10)
+    const y = outPtr + i * 576
+    const max = maxAbsValue(x)
+    if (max == 0) { memory.fill(y, 0, 576); continue }
+    const iscale: f32 = <f32>-127 / max
+    for (let g: usize = 0; g < 16; g++) {
+      let s: i32 = 0
+      for (let k: usize = 0; k < 16; k++) {
+        const v = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(x + ((g * 16 + k) << 2))))
+        store<i16>(y + 16 + g * 32 + ((k & 1) << 4) + ((k >> 1) << 1), <i16>v)
+        s += v
+      }
+      store<i16>(y + 544 + (g << 1), <i16>s)
+    }
+    for (let j: usize = 0; j < 8; j++) {
+      store<i16>(y + 528 + (j << 1), <i16>(load<i16>(y + 544 + (j << 2)) + load<i16>(y + 546 + (j << 2))))
+    }
+    store<f32>(y, <f32>1 / iscale)
+  }
+}
+
+/** roundf: nearest, halves away from zero. */
+@inline function roundAway(v: f32): i32 {
+  const t = trunc<f32>(v)
+  return <i32>t + (abs<f32>(v - t) >= 0.5 ? (v < 0 ? -1 : 1) : 0)
+}
+
+/** quantize_row_q8_0_ref into the widened Q80X layout (80 bytes per 32 values). */
+export function quantize_q8_0x(xPtr: usize, n: i32, outPtr: usize): void {
+  const nb = <usize>(n >> 5)
+  for (let i: usize = 0; i < nb; i++) {
+    const x = xPtr + (i << 7)
+    const y = outPtr + i * 80
+    let amax: f32 = 0
+    for (let j: usize = 0; j < 32; j++) amax = max<f32>(amax, abs<f32>(load<f32>(x + (j << 2))))
+    const d: f32 = amax / 127
+    const id: f32 = d != 0 ? <f32>1 / d : 0
+    store<f32>(y, half(toHalf(d)))
+    for (let j: usize = 0; j < 32; j++) store<i16>(y + 16 + (j << 1), <i16>roundAway(load<f32>(x + (j << 2)) * id))
+  }
+}
+
+/** n f32 at xPtr (n a multiple of 256) into F32X at outPtr. */
+export function prepare_f32x(xPtr: usize, n: i32, outPtr: usize): void {
+  const nb = <usize>(n >> 8)
+  for (let i: usize = 0; i < nb; i++) {
+    const x = xPtr + (i << 10)
+    const y = outPtr + i * 1120
+    for (let g: usize = 0; g < 16; g++) {
+      let s: f32 = 0
+      for (let k: usize = 0; k < 16; k++) {
+        const v = load<f32>(x + ((g * 16 + k) << 2))
+        store<f32>(y + g * 64 + ((k & 1) << 5) + ((k >> 1) << 2), v)
+        s += v
+      }
+      store<f32>(y + 1056 + (g << 2), s)
+    }
+    for (let j: usize = 0; j < 8; j++) store<f32>(y + 1024 + (j << 2), load<f32>(y + 1056 + (j << 3)) + load<f32>(y + 1060 + (j << 3)))
+  }
+}
