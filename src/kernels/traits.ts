@@ -1,7 +1,9 @@
 /**
  * The per-type kernel table the matrix products dispatch through (pattern of ggml's type_traits).
- * Each quant format lives in its own file (`q4_k.ts`, ...) with a scalar reference; fast
- * (WebAssembly SIMD) paths have the same signatures and are checked against the reference in tests.
+ * Each quant format lives in its own file (`q4_k.ts`, ...) with a scalar reference. The fast
+ * (WebAssembly SIMD) paths in wasm/kernels-wasm.ts compute the same products over rows held in a
+ * shared WebAssembly.Memory and are checked against these references in tests: bit for bit where
+ * the activations are quantized (vecDotQ4KQ8K, ...), within 1e-5 where they are float.
  *
  * Conventions: `src` holds whole blocks of the type starting at byte `offset`; `n` is the number of
  * values (a multiple of the type's block size); results are float32.
