@@ -8,9 +8,11 @@
 # times split --compress and join of the compressed set (slow: zstd in WebAssembly and fzstd).
 # Needs the built CLI (npm run build) and GNU time (/usr/bin/time -v) for peak RSS.
 #
-# The file is read once first so every step starts from a warm page cache, and each step's output
-# is deleted before the next writes, so all writers reuse the same freed pages (on these VMs the
-# first touch of never-used memory is several times slower than reuse: PLATFORM.md).
+# The file is read once first so every step starts from a warm page cache. On these VMs the first
+# touch of never-used memory is several times slower than reusing freed pages (PLATFORM.md; cp of
+# 0.96 GB took 1.2 s onto fresh pages, 0.2 s onto reused ones), so unless BENCH_PREFAULT=0 two
+# copies of the model are written and deleted first: every timed writer then gets reused pages,
+# whatever its place in the sequence (join writes while the split set still exists).
 set -euo pipefail
 
 model=${1:?usage: scripts/bench-fragments.sh MODEL.gguf [WORKDIR]}
@@ -27,6 +29,9 @@ trap 'rm -rf "$work/set" "$work/set-zst" "$work/copy.gguf" "$work/joined.gguf" "
 bytes=$(stat -c %s "$model")
 echo "model: $model ($bytes bytes), workdir: $work, $(nproc) cores"
 cat "$model" > /dev/null # warm the page cache
+if [[ ${BENCH_PREFAULT:-1} == 1 ]]; then
+  cp "$model" "$work/copy.gguf" && cp "$model" "$work/joined.gguf" && rm -f "$work/copy.gguf" "$work/joined.gguf"
+fi
 
 declare -A secs rss
 # step NAME COMMAND...: runs it under GNU time, records wall seconds and peak RSS (KiB).

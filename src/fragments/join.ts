@@ -26,6 +26,8 @@ export interface JoinOptions {
   /** Replace an existing output file. */
   readonly force?: boolean
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void
+  /** Aborting stops between chunks, removes the partial output and rejects with the signal's reason. */
+  readonly signal?: AbortSignal
 }
 
 export interface JoinResult {
@@ -130,6 +132,7 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
       const tensors = tensorsOf(f)
       let t = 0 // first tensor of this fragment not yet wholly written
       const onChunk = (c: RawChunk): Promise<unknown> => {
+        options.signal?.throwIfAborted()
         const writes: Array<Promise<void>> = []
         const end = c.rawStart + c.length
         for (let i = t; i < tensors.length; i++) {

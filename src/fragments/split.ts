@@ -34,6 +34,8 @@ export interface SplitOptions {
   /** Write into a non-empty directory (replacing a previous set there). */
   readonly force?: boolean
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void
+  /** Aborting stops between chunks, removes the partial files and rejects with the signal's reason. */
+  readonly signal?: AbortSignal
 }
 
 export interface SplitResult {
@@ -132,7 +134,7 @@ function finishShard(s: Shard): void {
  * and hashed as its shard and as itself. Shards are finished as soon as their last tensor is in.
  */
 async function copyAndHash(fd: number, model: string, size: number, shards: readonly Shard[], pieces: readonly Piece[],
-  ring: ChunkRing, pool: StreamHasher, sourceStream: number, onProgress?: (done: number, total: number) => void): Promise<void> {
+  ring: ChunkRing, pool: StreamHasher, sourceStream: number, options: SplitOptions): Promise<void> {
   // Shard headers (the sinks write them) are hashed first, copied through a slot so the workers see them.
   for (const s of shards) {
     const header = s.plan.header
@@ -148,6 +150,7 @@ async function copyAndHash(fd: number, model: string, size: number, shards: read
   }
   let next = 0 // first piece not yet wholly routed
   for (let pos = 0; pos < size;) {
+    options.signal?.throwIfAborted()
     const slot = await ring.acquire()
     const n = readFully(fd, model, slot.bytes, Math.min(ring.size, size - pos), pos)
     pool.update(sourceStream, slot.index, 0, n)
@@ -179,7 +182,7 @@ async function copyAndHash(fd: number, model: string, size: number, shards: read
     for (const s of shards) if (s.compressing) await s.stored
     for (const s of shards) s.compressing = false
     pos += n
-    onProgress?.(pos, size)
+    options.onProgress?.(pos, size)
   }
   await ring.drain()
 }
@@ -228,7 +231,7 @@ export async function splitModel(model: string, dir: string, options: SplitOptio
       shardAt: shard.plan.header.length + shard.plan.offsets[i], stream: pool.open(tensor.bytes, 'local'),
     }))).sort((a, b) => a.start - b.start)
 
-    await copyAndHash(fd, model, size, shards, pieces, ring, pool, sourceStream, options.onProgress)
+    await copyAndHash(fd, model, size, shards, pieces, ring, pool, sourceStream, options)
 
     const stored: StoredFragment[] = []
     for (const s of shards) {

@@ -220,6 +220,22 @@ describe('split and join', function () {
     expect(readdirSync(dir).sort()).to.deep.equal(['manifest.json', 'notes.txt', ...m.fragments.map((f) => f.file)].sort())
   })
 
+  it('stops when aborted, removing the partial files (split and join)', async () => {
+    const src = join(tmp, 'two-chunks.gguf')
+    buildGGUF(src, {tensors: llamaTensors(2, 1024, 8192)}) // 20 MB: two 16 MiB chunks
+    const dir = join(tmp, 'set-aborted')
+    const stop = new AbortController()
+    const err = await rejection(splitModel(src, dir, {signal: stop.signal, onProgress: () => stop.abort(new LlmfragError('INTERNAL', 'stop'))}))
+    expect(err.message).to.equal('stop')
+    expect(readdirSync(dir)).to.deep.equal([])
+    const out = join(tmp, 'aborted.gguf')
+    const stop2 = new AbortController()
+    const err2 = await rejection(joinFragments(join(tmp, 'set-1-false'), out, {signal: stop2.signal, onProgress: () => stop2.abort(new LlmfragError('INTERNAL', 'stop'))}))
+    expect(err2.message).to.equal('stop')
+    expect(existsSync(out)).to.equal(false)
+    expect(readdirSync(tmp).filter((n) => n.startsWith('.partial-'))).to.deep.equal([])
+  })
+
   describe('join failures', () => {
     /** A copy of a split set with `change` applied to its files. */
     function damagedCopy(from: string, name: string, change: (dir: string, m: Manifest) => void): string {
