@@ -2,7 +2,8 @@
  * The `GET /health` document (DESIGN section 8): 503 `{status: "loading"}` until the models are
  * in memory, then 200 with `status, architecture, models_loaded, memory_usage, uptime, error_rate,
  * alerts` and the queue. `models_loaded` counts resident transformer blocks (40 for Magistral).
- * `status` is `degraded` while a critical alert fires or when an emergency fallback is serving.
+ * `status` is `degraded` while a critical alert fires, a model's periodic self-check fails, or an
+ * emergency fallback is serving.
  */
 import type {AlertStatus} from './alerts.js'
 import type {MetricValues} from './server-metrics.js'
@@ -18,6 +19,8 @@ export interface ModelHealth {
   readonly source: string
   readonly queue_depth: number
   readonly generating: boolean
+  /** The last periodic self-check: null before the first. */
+  readonly check: {readonly ok: boolean; readonly detail: string | null; readonly at: string} | null
 }
 
 export interface FallbackNote {
@@ -63,7 +66,8 @@ export function healthDocument(h: HealthInput): HealthResponse {
     return {httpStatus: 503, body}
   }
   const critical = h.alerts.some((a) => a.firing && a.severity === 'critical')
-  const status = critical || h.fallbacks.length > 0 ? 'degraded' : 'healthy'
+  const failedCheck = h.models.some((m) => m.check !== null && !m.check.ok)
+  const status = critical || failedCheck || h.fallbacks.length > 0 ? 'degraded' : 'healthy'
   const firing = h.alerts.filter((a) => a.firing)
   return {
     httpStatus: 200,

@@ -91,6 +91,11 @@ export interface Backend {
   /** Prompt token ids (chat template applied for `chat`); throws LlmfragError BAD_INPUT on bad text. */
   prepare(prompt: PromptInput): number[]
   generate(request: GenerateRequest): Promise<GenerateResult>
+  /**
+   * A periodic self-check (every monitoring.health_check_interval seconds): undefined when all is
+   * well, else what is wrong (e.g. the model's files changed on disk since they were loaded).
+   */
+  check?(): Promise<string | undefined>
   /** Frees the model (workers, memory). */
   close(): Promise<void>
 }

@@ -14,6 +14,7 @@ import {Engine} from '../engine/index.js'
 import {LlmfragError} from '../errors.js'
 import {verify} from '../fragments/verify.js'
 import {fingerprintHex, modelFingerprint} from '../frames/fingerprint.js'
+import {compareSnapshot, snapshotFiles, type FileSnapshot} from './file-snapshot.js'
 import type {Backend, FinishReason, GenerateRequest, GenerateResult, LoadProgress, ModelInfo, PromptInput} from './backend.js'
 
 export interface EngineBackendOptions {
@@ -33,6 +34,7 @@ export class EngineBackend implements Backend {
   private engine: Engine | undefined
   private format: ChatFormatName | undefined
   private formatError: LlmfragError | undefined
+  private files: FileSnapshot | undefined
 
   constructor(private readonly options: EngineBackendOptions) {}
 
@@ -40,6 +42,7 @@ export class EngineBackend implements Backend {
     const {path} = this.options
     if (this.options.verifyFirst) await verifyOrThrow(path, this.options.expectedArchitecture, onProgress)
     const engine = await Engine.load(path, {ctx: this.options.ctx, verify: this.options.verifyFirst ?? false, onProgress})
+    this.files = snapshotFiles(path)
     this.engine = engine
     try {
       this.format = requireChatFormat(engine.tokenizer)
@@ -89,6 +92,11 @@ export class EngineBackend implements Backend {
       promptMs: result.timings.promptMs,
       generateMs: result.timings.evalMs + result.timings.sampleMs,
     }
+  }
+
+  /** The model's files are still those that were loaded (a later restart would load the same model). */
+  async check(): Promise<string | undefined> {
+    return this.files === undefined ? undefined : compareSnapshot(this.options.path, this.files)
   }
 
   async close(): Promise<void> {

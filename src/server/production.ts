@@ -102,6 +102,7 @@ export async function startProduction(options: ProductionOptions): Promise<Produ
       logger,
       alertRules: alertRules(config, options, logger),
       metricsIntervalSeconds: config.monitoring.metrics_interval,
+      healthCheckIntervalSeconds: config.monitoring.health_check_interval,
       rateWindowSeconds: Math.max(60, config.monitoring.metrics_interval),
       queueTimeoutSeconds: config.network.timeout,
       emergencyFallback: options.emergencyFallback,

@@ -43,6 +43,8 @@ export interface ServerOptions {
   readonly alertRules: readonly AlertRule[]
   /** Seconds between alert evaluations. */
   readonly metricsIntervalSeconds: number
+  /** Seconds between the models' self-checks (monitoring.health_check_interval; default 30). */
+  readonly healthCheckIntervalSeconds?: number
   /** Requests that may wait per model while one generates (default 64). */
   readonly queueCapacity?: number
   /** How long a request may wait for its model's turn, seconds (network.timeout; default: no limit). */
@@ -127,10 +129,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   metrics.alertState.collect(() => alerts.status().map((a) => [{alert: a.name, severity: a.severity}, a.firing ? 1 : 0]))
 
   const modes = options.modes ?? ['production']
+  const checks = new Map<string, ModelHealth['check']>()
   const health = (): HealthResponse => {
     const models: ModelHealth[] = [...served.values()].map((m) => ({
       id: m.info.id, architecture: m.info.architecture, blocks_resident: m.info.blocksResident, n_ctx: m.info.nCtx,
       kernels: m.info.kernels, source: m.info.source, queue_depth: m.queue.depth, generating: m.queue.running,
+      check: checks.get(m.info.id) ?? null,
     }))
     return healthDocument({
       phase, values: metrics.values(), models, alerts: alerts.status(), queueCapacity, fallbacks, modes,
@@ -154,6 +158,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const timer = setInterval(evaluate, Math.max(0.05, options.metricsIntervalSeconds) * 1000)
   timer.unref()
+  let checking = false
+  const selfCheck = async (): Promise<void> => {
+    if (checking || phase !== 'ready') return
+    checking = true
+    try {
+      for (const m of served.values()) {
+        let problem: string | undefined
+        try {
+          problem = await m.backend.check?.()
+        } catch (err) {
+          problem = errorText(err)
+        }
+        const was = checks.get(m.info.id)
+        checks.set(m.info.id, {ok: problem === undefined, detail: problem ?? null, at: new Date().toISOString()})
+        if (problem !== undefined && (was == null || was.ok)) logger.warn('model health check failed', {model: m.info.id, problem})
+        if (problem === undefined && was != null && !was.ok) logger.info('model health check passes again', {model: m.info.id})
+      }
+    } finally {
+      checking = false
+    }
+  }
+  const checkTimer = setInterval(() => void selfCheck(), Math.max(0.05, options.healthCheckIntervalSeconds ?? 30) * 1000)
+  checkTimer.unref()
 
   const api = createServer(createApiHandler({
     models: () => (phase === 'ready' || phase === 'stopping' ? served : new Map()),
@@ -171,6 +198,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const drainMs = options.drainTimeoutMs ?? 30_000
       if (wasReady) await closeServer(api, drainMs)
       clearInterval(timer)
+      clearInterval(checkTimer)
       await closeServer(monitor, 1000)
       for (const m of served.values()) {
         try {
@@ -210,6 +238,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const port = await listen(api, options.port, options.host)
     phase = 'ready'
     evaluate()
+    void selfCheck()
     logger.info('listening', {service: 'api', host: options.host, port, models: [...served.keys()]})
     return port
   })()
@@ -218,6 +247,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger.error('start-up failed', {error: err})
     if (!stopping) {
       clearInterval(timer)
+      clearInterval(checkTimer)
       phase = 'failed'
     }
   })

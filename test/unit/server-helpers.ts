@@ -37,6 +37,8 @@ export class FakeBackend implements Backend {
   generations = 0
   aborted = 0
   closed = false
+  /** What check() reports (undefined: all well). */
+  problem: string | undefined
   private readonly o: FakeOptions
 
   constructor(options: FakeOptions = {}) {
@@ -89,6 +91,10 @@ export class FakeBackend implements Backend {
       req.onText({text: piece, channel: req.chat && text.includes('THINK') && n <= 2 ? 'thinking' : 'answer'})
     }
     return {completionTokens: n, finishReason: 'length', promptMs: 1, generateMs: performance.now() - t0}
+  }
+
+  async check(): Promise<string | undefined> {
+    return this.problem
   }
 
   async close(): Promise<void> {

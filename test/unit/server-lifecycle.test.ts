@@ -1,10 +1,11 @@
 import {expect} from 'chai'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {LlmfragError} from '../../src/errors.js'
 import {createLogger, parseLogLevel} from '../../src/log/logger.js'
+import {compareSnapshot, snapshotFiles} from '../../src/server/file-snapshot.js'
 import {startServer} from '../../src/server/server.js'
 import {fakeSpec, http, json, memoryLogger, parsePrometheus, sampleSum, startFake, type FakeBackend} from './server-helpers.js'
 
@@ -146,6 +147,56 @@ describe('server lifecycle (fake backend)', () => {
     }
   })
 })
+
+describe('model self-checks (fake backend)', () => {
+  it('runs each health_check_interval, reports a failure in /health (degraded) and the recovery', async () => {
+    const s = await startFake([{id: 'fake'}], {healthCheckIntervalSeconds: 0.05})
+    try {
+      const check = async (): Promise<{status: string; check: {ok: boolean; detail: string | null} | null}> => {
+        const h = (await json(s.metricsPort, 'GET', '/health')).body
+        return {status: h.status as string, check: (h.models as Array<{check: {ok: boolean; detail: string | null} | null}>)[0].check}
+      }
+      await until(async () => (await check()).check?.ok === true)
+      s.backends[0].problem = 'fragment 3 changed size'
+      await until(async () => (await check()).check?.ok === false)
+      expect(await check()).to.deep.include({status: 'degraded'})
+      expect((await check()).check?.detail).to.equal('fragment 3 changed size')
+      s.backends[0].problem = undefined
+      await until(async () => (await check()).check?.ok === true)
+      expect((await check()).status).to.equal('healthy')
+      expect(s.lines().filter((l) => l.model === 'fake' && String(l.msg).startsWith('model health check')).map((l) => l.msg))
+        .to.deep.equal(['model health check failed', 'model health check passes again'])
+    } finally {
+      await s.server.stop()
+    }
+  })
+
+  it('notices a model file changed, truncated or removed on disk', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmfrag-snap-'))
+    try {
+      const f = join(dir, 'a-00001-of-00002.gguf')
+      writeFileSync(f, 'abcd')
+      writeFileSync(join(dir, 'manifest.json'), '{}')
+      const snap = snapshotFiles(dir)
+      expect(compareSnapshot(dir, snap)).to.equal(undefined)
+      truncateSync(f, 2)
+      expect(compareSnapshot(dir, snap)).to.equal(`${f} changed size since the model was loaded (4 -> 2 bytes)`)
+      rmSync(f)
+      expect(compareSnapshot(dir, snap)).to.equal(`${f} was removed since the model was loaded`)
+      expect(compareSnapshot(join(dir, 'gone'), snapshotFiles(join(dir, 'manifest.json')))).to.match(/gone cannot be read any more: ENOENT/)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  expect.fail('condition not reached')
+}
 
 describe('JSON-lines logger', () => {
   it('writes one JSON object per line to a file, at or above its level', async () => {
