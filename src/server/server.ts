@@ -8,8 +8,7 @@
  * and, failing that, skipped while the next configured model is served; each fallback is logged
  * and listed in /health (status `degraded`). Without it, the first failure stops the start-up.
  */
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import {createServer} from 'node:http'
 
 import {LlmfragError} from '../errors.js'
 import type {Logger} from '../log/logger.js'
@@ -17,18 +16,12 @@ import {AlertEvaluator, validateAlertRules, type AlertRule} from '../monitoring/
 import {healthDocument, type FallbackNote, type HealthResponse, type ModelHealth, type Phase} from '../monitoring/health.js'
 import {ALERT_METRIC_NAMES, ServerMetrics} from '../monitoring/server-metrics.js'
 import {createApiHandler, type ServedModel} from './api.js'
-import type {Backend} from './backend.js'
+import {closeServer, listen} from './listen.js'
+import {errorText, loadModel, type ModelSpec} from './load-model.js'
 import {createMonitorHandler} from './monitor.js'
 import {GenerationQueue} from './queue.js'
 
-export interface ModelSpec {
-  /** Name used in the API's `model` field. */
-  readonly id: string
-  /** Architecture the configuration expects (a different detection is refused), if any. */
-  readonly expectedArchitecture?: string
-  /** A backend for this model using the fast or the reference kernels. */
-  readonly create: (kernels: 'fast' | 'reference') => Backend
-}
+export type {ModelSpec} from './load-model.js'
 
 export interface ServerOptions {
   /** Models to serve; the first one loaded is the default model. */
@@ -73,41 +66,6 @@ export interface RunningServer {
   health(): HealthResponse
   /** Graceful stop; safe to call more than once. */
   stop(reason?: string): Promise<void>
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new LlmfragError('IO', `cannot listen on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'address in use' : err.message}`, {
-        hints: err.code === 'EADDRINUSE' ? ['pick another port (--port / --metrics-port), or 0 to let the system choose'] : [],
-        cause: err,
-      }))
-    }
-    server.once('error', onError)
-    server.listen(port, host, () => {
-      server.off('error', onError)
-      resolve((server.address() as AddressInfo).port)
-    })
-  })
-}
-
-/**
- * Stops accepting, waits for the requests in flight, then resolves. Keep-alive connections are
- * closed as soon as they are idle (checked every 50 ms: a connection whose response just ended
- * would otherwise stay open for the keep-alive timeout); after `drainMs` every connection is cut.
- */
-function closeServer(server: Server, drainMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve()
-    const cut = setTimeout(() => server.closeAllConnections(), drainMs)
-    const idle = setInterval(() => server.closeIdleConnections(), 50)
-    server.close(() => {
-      clearTimeout(cut)
-      clearInterval(idle)
-      resolve()
-    })
-    server.closeIdleConnections()
-  })
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -218,7 +176,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       let candidate: ModelSpec | undefined = spec
       while (candidate && !stopping) {
         if (served.has(candidate.id)) break
-        const model = await loadModel(candidate, options, metrics, logger, fallbacks, (done, total) => { progress = {done, total} })
+        const model = await loadModel(candidate, {
+          emergencyFallback: options.emergencyFallback ?? false, referenceKernels: options.referenceKernels ?? false,
+          metrics, logger, fallbacks, onProgress: (done, total) => { progress = {done, total} },
+        })
         if (model) {
           served.set(model.info.id, {...model, queue: new GenerationQueue(queueCapacity)})
           metrics.blocksResident.set(model.info.blocksResident, {model: model.info.id})
@@ -253,61 +214,4 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   })
 
   return {metricsPort, ready, metrics, health, stop}
-}
-
-/**
- * Loads one model. With emergency fallback, a failure with the fast kernels is retried with the
- * reference kernels, and a model that still fails is logged and answered with undefined (the
- * caller moves on to a backup) instead of stopping the start-up.
- */
-async function loadModel(
-  spec: ModelSpec, options: ServerOptions, metrics: ServerMetrics, logger: Logger, fallbacks: FallbackNote[],
-  onProgress: (done: number, total: number) => void,
-): Promise<{info: ServedModel['info']; backend: Backend} | undefined> {
-  const attempts: Array<'fast' | 'reference'> = options.referenceKernels ? ['reference'] : options.emergencyFallback ? ['fast', 'reference'] : ['fast']
-  let lastError: unknown
-  for (const kernels of attempts) {
-    const backend = spec.create(kernels)
-    const started = performance.now()
-    logger.info('loading model', {model: spec.id, kernels_requested: kernels})
-    let info: ServedModel['info']
-    try {
-      info = await backend.load(onProgress)
-    } catch (err) {
-      lastError = err
-      const mismatch = err instanceof LlmfragError && err.code === 'ARCH_MISMATCH'
-      if (mismatch) metrics.archMismatches.inc({where: 'load'})
-      if (!options.emergencyFallback) throw err
-      logger.error('model failed to load', {model: spec.id, kernels, error: err})
-      await backend.close().catch(() => {})
-      if (mismatch) break // other kernels would load the same wrong model
-      continue
-    }
-    if (spec.expectedArchitecture !== undefined && info.architecture !== spec.expectedArchitecture) {
-      metrics.archMismatches.inc({where: 'load'})
-      await backend.close().catch(() => {})
-      lastError = new LlmfragError('ARCH_MISMATCH', `Architecture mismatch: expected ${spec.expectedArchitecture}, got ${info.architecture}`, {
-        hints: [`the configuration says model ${spec.id} is ${spec.expectedArchitecture}; check its fragments_dir`],
-      })
-      if (!options.emergencyFallback) throw lastError
-      logger.error('model failed to load', {model: spec.id, kernels, error: lastError})
-      break
-    }
-    logger.info('model loaded', {
-      model: info.id, architecture: info.architecture, blocks_resident: info.blocksResident, n_ctx: info.nCtx,
-      kernels: info.kernels, seconds: Math.round(performance.now() - started) / 1000,
-    })
-    if (kernels !== attempts[0]) {
-      fallbacks.push({failed: `${spec.id} with the fast kernels`, reason: errorText(lastError), serving: `${spec.id} with the reference kernels`})
-      logger.warn('emergency fallback: serving with the reference kernels', {model: spec.id, reason: errorText(lastError)})
-    }
-    return {info, backend}
-  }
-  fallbacks.push({failed: spec.id, reason: errorText(lastError), serving: 'the next configured model, if any'})
-  logger.error('emergency fallback: skipping model', {model: spec.id, reason: errorText(lastError)})
-  return undefined
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }
