@@ -143,6 +143,7 @@ async function handleCompletion(ctx: ApiContext, endpoint: Endpoint, req: Incomi
   res.on('close', () => {
     if (!res.writableFinished) abort.abort()
   })
+  if (req.socket.destroyed) abort.abort() // gone while the prompt was read and tokenized
 
   // A request that waits longer than the queue timeout is abandoned (network.timeout).
   const waitLimit = ctx.queueTimeoutMs === undefined ? abort.signal : AbortSignal.any([abort.signal, AbortSignal.timeout(ctx.queueTimeoutMs)])

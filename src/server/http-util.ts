@@ -28,11 +28,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Result<st
       done = true
       resolve({ok: true, value: Buffer.concat(chunks).toString('utf8')})
     })
-    req.on('error', () => {
+    // A client that goes away mid-body ends the read with 'error' or only 'close'.
+    const fail = (): void => {
       if (done) return
       done = true
       resolve({ok: false, error: {status: 400, type: 'invalid_request_error', code: 'body_unreadable', message: 'request body could not be read', param: null}})
-    })
+    }
+    req.on('error', fail)
+    req.on('close', fail)
   })
 }
 

@@ -211,4 +211,16 @@ describe('server API (fake backend)', () => {
       await slow.server.stop()
     }
   })
+
+  it('refuses a body over the limit with 413 and keeps serving', async () => {
+    const small = await startFake([{id: 'fake'}], {bodyLimit: 200})
+    try {
+      const r = await json(small.port, 'POST', '/v1/completions', {prompt: 'x'.repeat(500)})
+      expect(r.status).to.equal(413)
+      expect((r.body.error as {code: string}).code).to.equal('body_too_large')
+      expect((await json(small.port, 'POST', '/v1/completions', {prompt: 'short', max_tokens: 1})).status).to.equal(200)
+    } finally {
+      await small.server.stop()
+    }
+  })
 })
