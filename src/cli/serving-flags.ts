@@ -21,6 +21,7 @@ export const servingFlags = {
   'metrics-port': Flags.integer({description: '/health and /metrics port [default: METRICS_PORT, else 9090]', min: 0, max: 65535, helpGroup: 'SERVING'}),
   'log-file': Flags.string({description: 'append JSON-lines logs here (level from LOG_LEVEL)', helpGroup: 'SERVING'}),
   alerts: Flags.string({description: 'alerts.yml rules [default: alerts.yml beside --config]', helpGroup: 'SERVING'}),
+  'prompt-cache': Flags.string({description: 'keep system-prompt KV caches in this directory across restarts (tensor frames)', helpGroup: 'SERVING'}),
   'single-architecture-mode': Flags.boolean({description: 'serve only the model of --fragments-dir/--model (or the default) even if the config names more', helpGroup: 'SERVING'}),
   'safe-mode': Flags.boolean({description: 'verify every checksum before loading; reference kernels', helpGroup: 'SERVING'}),
   'emergency-fallback': Flags.boolean({description: 'if a model fails to load or verify, retry with reference kernels, then fall back to the next configured model', helpGroup: 'SERVING'}),
@@ -35,6 +36,7 @@ export interface ServingFlagValues {
   'metrics-port'?: number
   'log-file'?: string
   alerts?: string
+  'prompt-cache'?: string
   'single-architecture-mode'?: boolean
   'safe-mode'?: boolean
   'emergency-fallback'?: boolean
@@ -68,7 +70,7 @@ export async function runServingMode(f: ServingFlagValues, note: (line: string) 
   }
   if (f['production-mode']) {
     const summary = await runProduction({
-      ...common, alerts: f.alerts, port: f.port, metricsPort: f['metrics-port'], logFile: f['log-file'],
+      ...common, alerts: f.alerts, promptCacheDir: f['prompt-cache'], port: f.port, metricsPort: f['metrics-port'], logFile: f['log-file'],
       logStream: process.stderr, note,
     })
     note(`stopped after ${summary.requests} requests, ${summary.uptimeSeconds} s`)

@@ -40,6 +40,7 @@ export class ServerMetrics {
   readonly errors: Counter
   readonly promptTokens: Counter
   readonly generatedTokens: Counter
+  readonly cachedPromptTokens: Counter
   readonly archMismatches: Counter
   readonly requestSeconds: Histogram
   readonly msPerToken: Gauge
@@ -56,6 +57,7 @@ export class ServerMetrics {
     this.errors = r.counter('llmfrag_errors_total', 'API requests that failed, by endpoint and kind (client: 4xx, server: 5xx or a failed generation).')
     this.promptTokens = r.counter('llmfrag_prompt_tokens_total', 'Prompt tokens processed, by model.')
     this.generatedTokens = r.counter('llmfrag_generated_tokens_total', 'Tokens generated, by model.')
+    this.cachedPromptTokens = r.counter('llmfrag_prompt_tokens_cached_total', 'Prompt tokens taken from a KV cache instead of evaluated, by model.')
     this.archMismatches = r.counter('llmfrag_architecture_mismatches_total', 'Models or tensor frames refused because they were made for another architecture.')
     // Exported as 0 from the start, so a rate() or an alert on it has a series before the first event.
     for (const where of ['load', 'frame']) this.archMismatches.inc({where}, 0)
@@ -86,8 +88,9 @@ export class ServerMetrics {
     this.window.addRequest({at: Date.now(), serverError, clientError, ms})
   }
 
-  recordGeneration(model: string, promptTokens: number, generatedTokens: number, generateMs: number): void {
+  recordGeneration(model: string, promptTokens: number, generatedTokens: number, generateMs: number, cachedPromptTokens = 0): void {
     this.promptTokens.inc({model}, promptTokens)
+    this.cachedPromptTokens.inc({model}, cachedPromptTokens)
     this.generatedTokens.inc({model}, generatedTokens)
     if (generatedTokens > 0) this.window.addGeneration({at: Date.now(), tokens: generatedTokens, ms: generateMs})
   }

@@ -187,7 +187,7 @@ async function generate(
   let completionTokens: number
   try {
     const result = await model.backend.generate({
-      tokens, chat: request.prompt.kind === 'chat', signal,
+      tokens, input: request.prompt, chat: request.prompt.kind === 'chat', signal,
       sampling: {...request.sampling, maxTokens: request.maxTokens ?? room},
       onText: (e) => {
         if (e.channel === 'thinking' && endpoint === 'chat.completions') reasoning += e.text
@@ -198,7 +198,7 @@ async function generate(
     })
     finishReason = result.finishReason
     completionTokens = result.completionTokens
-    ctx.metrics.recordGeneration(model.info.id, tokens.length, result.completionTokens, result.generateMs)
+    ctx.metrics.recordGeneration(model.info.id, tokens.length, result.completionTokens, result.generateMs, result.cachedPromptTokens ?? 0)
   } catch (err) {
     const e = err instanceof LlmfragError
       ? apiErrorFromLlmfrag(err)

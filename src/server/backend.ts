@@ -43,6 +43,8 @@ export interface TextEvent {
 export interface GenerateRequest {
   /** Prompt token ids, as returned by `prepare`. */
   readonly tokens: readonly number[]
+  /** What the tokens were made from (a backend may keep the KV cache of a shared system prompt). */
+  readonly input: PromptInput
   /** Whether the tokens are a formatted chat (so [THINK] sections are split off). */
   readonly chat: boolean
   readonly sampling: SamplingParams
@@ -62,6 +64,8 @@ export interface GenerateResult {
   /** Wall time of prompt processing and of generation, ms. */
   readonly promptMs: number
   readonly generateMs: number
+  /** Prompt tokens whose keys and values came from a cache instead of being evaluated. */
+  readonly cachedPromptTokens?: number
 }
 
 export interface ModelInfo {

@@ -16,7 +16,13 @@ export interface ModelSpec {
   /** Architecture the configuration expects (a different detection is refused), if any. */
   readonly expectedArchitecture?: string
   /** A backend for this model using the fast or the reference kernels. */
-  readonly create: (kernels: 'fast' | 'reference') => Backend
+  readonly create: (kernels: 'fast' | 'reference', hooks: BackendHooks) => Backend
+}
+
+/** What a backend may report to the server while it runs. */
+export interface BackendHooks {
+  /** Something made for another model was refused (a cached KV frame): counted and logged. */
+  readonly architectureMismatch: (where: string, detail: string) => void
 }
 
 export interface LoadContext {
@@ -44,7 +50,12 @@ export async function loadModel(spec: ModelSpec, ctx: LoadContext): Promise<{inf
   const attempts: Array<'fast' | 'reference'> = ctx.referenceKernels ? ['reference'] : ctx.emergencyFallback ? ['fast', 'reference'] : ['fast']
   let lastError: unknown
   for (const kernels of attempts) {
-    const backend = spec.create(kernels)
+    const backend = spec.create(kernels, {
+      architectureMismatch: (where, detail) => {
+        metrics.archMismatches.inc({where})
+        logger.warn('architecture mismatch', {model: spec.id, where, detail})
+      },
+    })
     const started = performance.now()
     logger.info('loading model', {model: spec.id, kernels_requested: kernels})
     let info: ModelInfo

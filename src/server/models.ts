@@ -16,6 +16,8 @@ export interface PlannedModel {
   readonly path: string
   /** The profile the config expects, or undefined (`auto`, or a model given only on the command line). */
   readonly expectedArchitecture?: string
+  /** Tensors leaving the process (the prompt cache on disk) as frames (use_binary), zstd-compressed (use_compression). */
+  readonly frames: {readonly binary: boolean; readonly compression: boolean}
 }
 
 export interface ModelPlan {
@@ -31,7 +33,10 @@ function entryPath(e: ModelEntry): string | undefined {
 function planned(e: ModelEntry): PlannedModel | undefined {
   const path = entryPath(e)
   if (path === undefined) return undefined
-  return {id: e.name, path, ...(e.architecture === 'auto' ? {} : {expectedArchitecture: e.architecture})}
+  return {
+    id: e.name, path, frames: {binary: e.use_binary, compression: e.use_compression},
+    ...(e.architecture === 'auto' ? {} : {expectedArchitecture: e.architecture}),
+  }
 }
 
 /** `path` from the command line; undefined when none was given. */
@@ -40,7 +45,7 @@ export function planModels(config: LlmfragConfig, path: string | undefined, sing
   let first: PlannedModel | undefined
   if (path !== undefined) {
     const abs = resolve(path)
-    first = configured.find((m) => m.path === abs) ?? {id: basename(abs).replace(/\.gguf$/i, ''), path: abs}
+    first = configured.find((m) => m.path === abs) ?? {id: basename(abs).replace(/\.gguf$/i, ''), path: abs, frames: {binary: true, compression: false}}
   } else {
     const name = config.default_model
     first = configured.find((m) => m.id === name) ?? configured[0]

@@ -16,7 +16,7 @@ import {createLogger, type Logger} from '../log/logger.js'
 import type {Backend} from './backend.js'
 import {EngineBackend} from './engine-backend.js'
 import {planModels, type PlannedModel} from './models.js'
-import {startServer, type ModelSpec, type RunningServer} from './server.js'
+import {startServer, type BackendHooks, type ModelSpec, type RunningServer} from './server.js'
 
 export interface ProductionOptions {
   /** config/production.json. */
@@ -31,6 +31,10 @@ export interface ProductionOptions {
   readonly logFile?: string
   /** Context size per model, tokens. */
   readonly ctx?: number
+  /** Keep system-prompt KV caches here across restarts (models with use_binary; zstd with use_compression). */
+  readonly promptCacheDir?: string
+  /** Memory for system-prompt KV caches per model, bytes (default 256 MiB; 0 turns the cache off). */
+  readonly promptCacheBytes?: number
   readonly singleArchitecture?: boolean
   readonly safeMode?: boolean
   readonly emergencyFallback?: boolean
@@ -40,8 +44,10 @@ export interface ProductionOptions {
   readonly note?: (line: string) => void
   readonly env?: Env
   /** Builds a model's backend (tests swap in a fake); default: the engine. */
-  readonly backendFor?: (model: PlannedModel, kernels: 'fast' | 'reference') => Backend
+  readonly backendFor?: (model: PlannedModel, kernels: 'fast' | 'reference', hooks: BackendHooks) => Backend
 }
+
+const PROMPT_CACHE_BYTES = 256 * 1024 * 1024
 
 export interface Production {
   readonly server: RunningServer
@@ -88,9 +94,18 @@ export async function startProduction(options: ProductionOptions): Promise<Produ
     const spec = (m: PlannedModel): ModelSpec => ({
       id: m.id,
       expectedArchitecture: m.expectedArchitecture,
-      create: (kernels) => options.backendFor
-        ? options.backendFor(m, kernels)
-        : new EngineBackend({id: m.id, path: m.path, ctx: options.ctx, verifyFirst: options.safeMode, expectedArchitecture: m.expectedArchitecture}),
+      create: (kernels, hooks) => options.backendFor
+        ? options.backendFor(m, kernels, hooks)
+        : new EngineBackend({
+          id: m.id, path: m.path, ctx: options.ctx, verifyFirst: options.safeMode, expectedArchitecture: m.expectedArchitecture,
+          promptCache: {
+            bytes: options.promptCacheBytes ?? PROMPT_CACHE_BYTES,
+            ...(options.promptCacheDir !== undefined && m.frames.binary
+              ? {dir: join(options.promptCacheDir, m.id), codec: m.frames.compression ? 'zstd' as const : 'raw' as const}
+              : {}),
+          },
+          onCacheRefused: (file, err) => hooks.architectureMismatch('frame', `${file}: ${err.message}`),
+        }),
     })
     const server = await startServer({
       models: plan.serve.map(spec),

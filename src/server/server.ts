@@ -21,7 +21,7 @@ import {errorText, loadModel, type ModelSpec} from './load-model.js'
 import {createMonitorHandler} from './monitor.js'
 import {GenerationQueue} from './queue.js'
 
-export type {ModelSpec} from './load-model.js'
+export type {BackendHooks, ModelSpec} from './load-model.js'
 
 export interface ServerOptions {
   /** Models to serve; the first one loaded is the default model. */

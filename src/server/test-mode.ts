@@ -81,7 +81,7 @@ async function testModel(m: PlannedModel, options: TestModeOptions): Promise<Mod
     const tokens = backend.prepare({kind: 'completion', text: prompt})
     let text = ''
     const r = await backend.generate({
-      tokens, chat: false, signal: new AbortController().signal, onText: (e) => { text += e.text },
+      tokens, input: {kind: 'completion', text: prompt}, chat: false, signal: new AbortController().signal, onText: (e) => { text += e.text },
       sampling: {temperature: 0, maxTokens: Math.min(options.tokens ?? 8, info.nCtx - tokens.length), stop: []},
     })
     const tps = r.generateMs > 0 ? (r.completionTokens / r.generateMs) * 1000 : 0

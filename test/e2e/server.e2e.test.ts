@@ -6,7 +6,7 @@
  */
 import {expect} from 'chai'
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
-import {copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import {request} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
@@ -313,5 +313,56 @@ describe('production server /health while the real engine loads (in process)', f
     expect(ready.body).to.include({status: 'healthy', architecture: 'llama-family (custom)', models_loaded: 2})
     await prod.server.stop()
     await prod.logger.close()
+  })
+})
+
+describe('production server prompt cache (in process, tiny-magistral)', function () {
+  this.timeout(120_000)
+  const MAGISTRAL = resolve('test/fixtures/tiny-magistral/tiny-magistral-Q4_K_M.gguf')
+  const system = {role: 'system', content: 'You are a careful assistant. Answer in one short sentence, and never use lists or tables.'}
+
+  async function serveInProcess(promptCacheBytes: number, promptCacheDir?: string): Promise<Awaited<ReturnType<typeof startProduction>>> {
+    return startProduction({modelPath: MAGISTRAL, port: 0, metricsPort: 0, env: {}, promptCacheBytes, promptCacheDir})
+  }
+  const chat = async (port: number, user: string): Promise<string> => {
+    const r = await json(port, 'POST', '/v1/chat/completions', {messages: [system, {role: 'user', content: user}], max_tokens: 6, seed: 5})
+    expect(r.status).to.equal(200)
+    return (r.body.choices as Array<{message: {content: string}}>)[0].message.content
+  }
+  const cached = async (metricsPort: number): Promise<number> =>
+    sampleSum(parsePrometheus((await http(metricsPort, 'GET', '/metrics')).text).samples, 'llmfrag_prompt_tokens_cached_total')
+
+  it('reuses a system prompt across interleaved requests and answers as without the cache; keeps it on disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmfrag-pcache-e2e-'))
+    const plain = await serveInProcess(0)
+    const withCache = await serveInProcess(64 << 20, dir)
+    try {
+      await chat(withCache.apiPort, 'What is a river?')
+      // Another prompt takes the engine's KV cache in between.
+      await json(withCache.apiPort, 'POST', '/v1/completions', {prompt: 'Something else entirely', max_tokens: 2})
+      const before = await cached(withCache.server.metricsPort)
+      const answer = await chat(withCache.apiPort, 'And a lake?')
+      const reused = (await cached(withCache.server.metricsPort)) - before
+      // BOS + [SYSTEM_PROMPT] + the system text + [/SYSTEM_PROMPT] came from the cache.
+      expect(reused).to.be.greaterThan(16)
+      expect(answer).to.equal(await chat(plain.apiPort, 'And a lake?'))
+      expect(await cached(plain.server.metricsPort)).to.equal(0)
+      expect(readdirSync(join(dir, 'tiny-magistral-Q4_K_M')).filter((f) => f.endsWith('.lfrm'))).to.have.length(1)
+    } finally {
+      await withCache.server.stop()
+      await withCache.logger.close()
+      await plain.server.stop()
+      await plain.logger.close()
+    }
+    // A restarted server starts with the system prompt's cache read back from its frames.
+    const again = await serveInProcess(64 << 20, dir)
+    try {
+      await chat(again.apiPort, 'And the sea?')
+      expect(await cached(again.server.metricsPort)).to.be.greaterThan(16)
+    } finally {
+      await again.server.stop()
+      await again.logger.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
