@@ -90,11 +90,17 @@ export class Engine {
     const tokenizer = createTokenizer(new Metadata(source.path, source.kv))
     const {model, report} = await loadTransformer(source, options)
     if (tokenizer.vocabSize !== model.config.vocab) {
+      await model.close()
       throw new LlmfragError('BAD_INPUT', `${source.path}: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabulary is ${model.config.vocab}`, {
         hints: ['the file may be damaged or converted incorrectly'],
       })
     }
     return new Engine(source, model, tokenizer, report, performance.now() - started)
+  }
+
+  /** Stops the compute threads of the fast kernels (idempotent); the engine must not be used after. */
+  close(): Promise<void> {
+    return this.model.close()
   }
 
   get config(): ModelConfig {

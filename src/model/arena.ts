@@ -76,6 +76,23 @@ export class Arena {
     return slices
   }
 
+  /**
+   * Appends `bytes` of scratch (64-byte aligned) after everything placed in `region`, beyond the
+   * weight budget (the memory's last ~512 MiB are kept for this): kernels need their activations
+   * and outputs in the memory of the weights they read. Returns the slice.
+   */
+  allocScratch(region: number, bytes: number): ArenaSlice {
+    const offset = align(this.used[region])
+    if (offset + bytes > MAX_PAGES * PAGE) {
+      throw new LlmfragError('UNSUPPORTED', `${bytes} bytes of kernel scratch do not fit memory region ${region} after its ${offset} bytes of weights`, {
+        hints: ['lower -b/--batch-size'], details: {region, offset, bytes},
+      })
+    }
+    this.ensure(region, offset + bytes)
+    this.used[region] = offset + bytes
+    return {region, offset, bytes}
+  }
+
   /** A byte view of a slice (valid for the life of the arena; growth never moves shared memory). */
   bytes(s: ArenaSlice): Uint8Array {
     return new Uint8Array(this.memories[s.region].buffer, s.offset, s.bytes)

@@ -1,23 +1,42 @@
 /**
  * From a model source to a ready Transformer: read the config, place the weights in the arena,
- * allocate the run state. Context and batch sizes default here and nowhere else.
+ * allocate the run state, set up the matrix products (the fast WebAssembly kernels on a pool of
+ * threads, or the reference kernels). Context, batch size, kernels and threads default here and
+ * nowhere else.
  */
+import {availableParallelism} from 'node:os'
+
 import {LlmfragError} from '../errors.js'
 import type {LoadOptions, LoadReport, ModelSource} from '../source/model-source.js'
 import {readModelConfig} from './config.js'
+import {referenceMatmul, type Matmul} from './matmul.js'
+import {createFastMatmul} from './matmul-fast.js'
+import {RunState} from './state.js'
 import {Transformer} from './transformer.js'
-import {loadWeights} from './weights.js'
+import {loadWeights, type ModelWeights} from './weights.js'
 
 /** llama.cpp's default context size (`-c 4096`), used unless the model's own is smaller. */
 export const DEFAULT_CTX = 4096
 /** llama.cpp's default physical batch (`-ub 512`): prompt positions evaluated per forward call. */
 export const DEFAULT_BATCH = 512
 
+/** `fast`: WebAssembly SIMD, 8-bit activations, a thread pool. `reference`: scalar kernels, float activations, one thread (--safe-mode). */
+export type KernelChoice = 'fast' | 'reference'
+
 export interface ModelLoadOptions extends LoadOptions {
   /** Context size in tokens (default: min(4096, the model's context length)). */
   readonly ctx?: number
   /** Prompt positions per forward call (default 512, never more than ctx). */
   readonly maxBatch?: number
+  /** Which kernels run the matrix products (default `fast`). */
+  readonly kernels?: KernelChoice
+  /** Compute threads for the fast kernels, the calling thread included (default: the cores available). */
+  readonly threads?: number
+}
+
+/** The default thread count: the cores this process may use. */
+export function defaultThreads(): number {
+  return availableParallelism()
 }
 
 export async function loadTransformer(source: ModelSource, options: ModelLoadOptions = {}): Promise<{model: Transformer; report: LoadReport}> {
@@ -26,7 +45,21 @@ export async function loadTransformer(source: ModelSource, options: ModelLoadOpt
   if (!Number.isInteger(ctx) || ctx < 1) {
     throw new LlmfragError('BAD_INPUT', `context size ${ctx} must be a positive whole number`, {hints: ['pass -c/--ctx-size N with N >= 1']})
   }
+  const threads = options.threads ?? defaultThreads()
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new LlmfragError('BAD_INPUT', `thread count ${threads} must be a whole number >= 1`, {hints: ['pass -t/--threads N with N >= 1']})
+  }
   const maxBatch = Math.min(options.maxBatch ?? DEFAULT_BATCH, ctx)
   const {weights, report} = await loadWeights(source, config, options)
-  return {model: new Transformer(config, weights, {ctx, maxBatch}), report}
+  const state = new RunState(config, {ctx, maxBatch})
+  const matmul = await createMatmul(weights, state, options.kernels ?? 'fast', threads)
+  return {model: new Transformer(config, weights, state, matmul), report}
+}
+
+async function createMatmul(weights: ModelWeights, state: RunState, kernels: KernelChoice, threads: number): Promise<Matmul> {
+  if (kernels === 'reference') {
+    const c = state.config
+    return referenceMatmul(Math.max(c.dim, c.ffnHidden, c.attnOutDim))
+  }
+  return createFastMatmul(weights, state, {threads})
 }

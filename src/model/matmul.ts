@@ -1,21 +1,30 @@
 /**
- * Every matrix product of the forward pass goes through one `MatmulFn`:
- *   out[p * w.rows + r] = sum_i W[r, i] * x[p * w.cols + i]   for p < nRows, r < w.rows
- * x: (nRows, w.cols) float32, out: (nRows, w.rows) float32. nRows is 1 when decoding and the
- * number of prompt positions in a batch.
+ * Every matrix product of the forward pass goes through one `Matmul`:
+ *   outs[j][p * w.rows + r] = sum_i W_j[r, i] * x[p * w.cols + i]   for p < nRows, r < W_j.rows
+ * x: (nRows, cols) float32, outs[j]: (nRows, ws[j].rows) float32. nRows is 1 when decoding and the
+ * number of prompt positions in a batch. Several matrices that read the same input (Q, K and V;
+ * gate and up) come in one call, so the fast path prepares (quantizes) that input once and runs
+ * all of them as one job on the thread pool.
  *
- * `matmulRows` is the loop over one range of weight rows, the unit of work a worker pool splits a
- * product into; `createMatmul` runs it over all rows on the calling thread. A pool or WebAssembly
- * kernel only has to provide another `MatmulFn`.
+ * Two implementations: the reference (this file: scalar kernels, float activations, one thread,
+ * what --safe-mode runs) and the fast one (matmul-fast.ts: WebAssembly SIMD with 8-bit
+ * activations, split by rows over a worker pool).
  */
 import type {WeightTensor} from './weights.js'
 
-export type MatmulFn = (w: WeightTensor, x: Float32Array, out: Float32Array, nRows: number) => void
+export interface Matmul {
+  readonly kind: 'fast' | 'reference'
+  /** Compute threads, the calling thread included. */
+  readonly threads: number
+  run(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number): void
+  /** Stops worker threads, if any (idempotent). */
+  close(): Promise<void>
+}
 
 /**
- * Rows [r0, r1) of the product. One position: the kernel's quantized dot per row. Several: each
- * weight row is dequantized once into `scratch` (w.cols floats) and dotted with every position
- * (the matrix-matrix form, so the dequantization cost is shared by the batch).
+ * Rows [r0, r1) of one product with the reference kernels. One position: the kernel's dot per row.
+ * Several: each weight row is dequantized once into `scratch` (w.cols floats) and dotted with
+ * every position (the matrix-matrix form, so the dequantization cost is shared by the batch).
  */
 export function matmulRows(w: WeightTensor, x: Float32Array, out: Float32Array, nRows: number, r0: number, r1: number, scratch: Float32Array): void {
   const {cols, rows, rowBytes, data, kernel} = w
@@ -51,8 +60,15 @@ export function matmulRows(w: WeightTensor, x: Float32Array, out: Float32Array, 
   }
 }
 
-/** A single-threaded MatmulFn for matrices up to maxCols wide (its scratch row is allocated once). */
-export function createMatmul(maxCols: number): MatmulFn {
+/** The reference Matmul for matrices up to maxCols wide (its scratch row is allocated once). */
+export function referenceMatmul(maxCols: number): Matmul {
   const scratch = new Float32Array(maxCols) // (maxCols): one dequantized weight row
-  return (w, x, out, nRows) => matmulRows(w, x, out, nRows, 0, w.rows, scratch)
+  return {
+    kind: 'reference',
+    threads: 1,
+    run(ws, x, outs, nRows) {
+      ws.forEach((w, j) => matmulRows(w, x, outs[j], nRows, 0, w.rows, scratch))
+    },
+    close: async () => {},
+  }
 }

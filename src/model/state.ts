@@ -17,6 +17,8 @@ export interface RunStateOptions {
 export class RunState {
   readonly ctx: number
   readonly maxBatch: number
+  /** The one shared buffer behind x .. logits (worker threads copy matmul outputs into it). */
+  readonly buffer: SharedArrayBuffer
   readonly x: Float32Array // (maxBatch, dim) the residual stream
   readonly xb: Float32Array // (maxBatch, dim) normed input of a sub-block, then its projected output
   readonly q: Float32Array // (maxBatch, qDim)
@@ -43,6 +45,7 @@ export class RunState {
     const widths = {x: c.dim, xb: c.dim, q: c.qDim, k: c.kvDim, v: c.kvDimV, attOut: c.attnOutDim, hb: c.ffnHidden, hb2: c.ffnHidden, logits: c.vocab}
     const total = Object.values(widths).reduce((s, w) => s + w * maxBatch, 0)
     const sab = allocate(total * 4, 'activation buffers', `-b/--batch-size ${maxBatch}`)
+    this.buffer = sab
     let at = 0
     const take = (width: number): Float32Array => {
       const a = new Float32Array(sab, at * 4, width * maxBatch)

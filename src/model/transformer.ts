@@ -10,21 +10,23 @@
 import {LlmfragError} from '../errors.js'
 import {attention} from './attention.js'
 import type {ModelConfig} from './config.js'
-import {createMatmul, type MatmulFn} from './matmul.js'
+import type {Matmul} from './matmul.js'
 import {addInPlace, rmsnorm, rope, ropeAngles, swiglu} from './ops.js'
-import {RunState, type RunStateOptions} from './state.js'
+import type {RunState} from './state.js'
 import type {ModelWeights} from './weights.js'
 
 export class Transformer {
-  readonly state: RunState
-
   constructor(
     readonly config: ModelConfig,
     readonly weights: ModelWeights,
-    options: RunStateOptions,
-    private readonly matmul: MatmulFn = createMatmul(Math.max(config.dim, config.ffnHidden, config.attnOutDim)),
-  ) {
-    this.state = new RunState(config, options)
+    readonly state: RunState,
+    /** Every matrix product (reference or fast, see matmul.ts); the model owns it and closes it. */
+    readonly matmul: Matmul,
+  ) {}
+
+  /** Stops the matmul's worker threads (idempotent); the model must not be used after. */
+  close(): Promise<void> {
+    return this.matmul.close()
   }
 
   get ctx(): number {
@@ -59,9 +61,7 @@ export class Transformer {
     for (let l = 0; l < c.layers; l++) {
       const L = w.layers[l]
       for (let p = 0; p < n; p++) rmsnorm(s.xb, p * dim, s.x, p * dim, L.attnNorm, dim, normEps)
-      mm(L.wq, s.xb, s.q, n)
-      mm(L.wk, s.xb, s.k, n)
-      mm(L.wv, s.xb, s.v, n)
+      mm.run([L.wq, L.wk, L.wv], s.xb, [s.q, s.k, s.v], n)
       const keys = s.keyCache[l]
       const values = s.valueCache[l]
       for (let p = 0; p < n; p++) {
@@ -73,23 +73,22 @@ export class Transformer {
         for (let i = 0; i < kvDimV; i++) values[vo + i] = s.v[p * kvDimV + i]
       }
       attention(c, s, l, n, pos)
-      mm(L.wo, s.attOut, s.xb, n)
+      mm.run([L.wo], s.attOut, [s.xb], n)
       addInPlace(s.x, s.xb, n * dim)
 
       for (let p = 0; p < n; p++) rmsnorm(s.xb, p * dim, s.x, p * dim, L.ffnNorm, dim, normEps)
-      mm(L.gate, s.xb, s.hb, n)
-      mm(L.up, s.xb, s.hb2, n)
+      mm.run([L.gate, L.up], s.xb, [s.hb, s.hb2], n)
       swiglu(s.hb, s.hb2, n * ffnHidden)
-      mm(L.down, s.hb, s.xb, n)
+      mm.run([L.down], s.hb, [s.xb], n)
       addInPlace(s.x, s.xb, n * dim)
     }
 
     if (allLogits) {
       for (let p = 0; p < n; p++) rmsnorm(s.xb, p * dim, s.x, p * dim, w.outputNorm, dim, normEps)
-      mm(w.output, s.xb, s.logits, n)
+      mm.run([w.output], s.xb, [s.logits], n)
     } else {
       rmsnorm(s.xb, 0, s.x, (n - 1) * dim, w.outputNorm, dim, normEps)
-      mm(w.output, s.xb, s.logits, 1)
+      mm.run([w.output], s.xb, [s.logits], 1)
     }
   }
 

@@ -16,7 +16,7 @@ describe('engine: Engine on tiny-mistral', () => {
   let engine: Engine
 
   before(async () => {
-    engine = await Engine.load(fixture.model, {ctx: 96, maxBatch: 16})
+    engine = await Engine.load(fixture.model, {ctx: 96, maxBatch: 16, kernels: 'reference'})
   })
 
   it('reports the model and context it loaded', () => {

@@ -1,0 +1,177 @@
+/**
+ * The fast Matmul: WebAssembly SIMD kernels (src/kernels/wasm, 8-bit activations as llama.cpp's
+ * Q8_K / Q8_0 dots, bit-exact with the scalar integer references) over the weights where they lie
+ * in the arena's shared memories, rows split over a ComputePool.
+ *
+ * Per memory region, scratch after the weights (the kernels only address their own memory):
+ *   xin   (SLICE, maxCols) f32        the input positions of one job, copied from the run state
+ *   q8kx  (SLICE, maxCols/256 * 576)  prepared activations for Q4_K / Q6_K (if the region has any)
+ *   q80x  (SLICE, maxCols/32 * 80)    prepared activations for Q8_0 (if the region has any)
+ *   out   (threads, SCRATCH_PER_THREAD bytes)  each thread's kernel output, copied to the run state
+ * A batch longer than SLICE positions runs as several jobs, which bounds the scratch (a few MB per
+ * region) at the cost of reading the weights once per SLICE positions (negligible next to the
+ * compute of 64 positions). The input is prepared once per job on the calling thread, shared by
+ * every thread and by every matrix of the call.
+ *
+ * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
+ */
+import {LlmfragError} from '../errors.js'
+import {GGMLType} from '../gguf/ggml-types.js'
+import {wasmKernelFor, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
+import {ComputePool} from '../parallel/pool.js'
+import {type MatmulPart, writeMatmulJob} from '../parallel/matmul-job.js'
+import {MAX_PARTS} from '../parallel/protocol.js'
+import type {ArenaSlice} from './arena.js'
+import {type Matmul, matmulRows} from './matmul.js'
+import type {RunState} from './state.js'
+import type {ModelWeights, WeightTensor} from './weights.js'
+
+/** Most positions in one job. */
+const SLICE = 64
+/** Target weight bytes per chunk of rows: small enough for L2 beside a tile of activations, large enough to keep chunk overhead low. */
+const CHUNK_BYTES = 96 * 1024
+/** Most prepared-activation bytes per kernel call (a tile of positions re-read for every row of a chunk, so it should stay in L2). */
+const ACT_TILE_BYTES = 384 * 1024
+/** Bytes of kernel output scratch per thread per region. */
+const SCRATCH_PER_THREAD = 64 * 1024
+
+type ActFormat = 'q8kx' | 'q80x' | 'f32'
+function formatOf(type: GGMLType): ActFormat {
+  if (type === GGMLType.Q4_K || type === GGMLType.Q6_K) return 'q8kx'
+  if (type === GGMLType.Q8_0) return 'q80x'
+  return 'f32'
+}
+
+interface RegionScratch {
+  readonly xin: number // byte offsets into the region's memory
+  readonly act: ReadonlyMap<ActFormat, number>
+  readonly out: number
+}
+
+export interface FastMatmulOptions {
+  readonly threads: number
+  /** Microseconds a waiting thread spins before sleeping (ComputePool). */
+  readonly spinMicros?: number
+}
+
+/** All matrices the forward pass multiplies by. */
+function matricesOf(w: ModelWeights): WeightTensor[] {
+  return [...w.layers.flatMap((l) => [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down]), w.output]
+}
+
+export async function createFastMatmul(weights: ModelWeights, state: RunState, o: FastMatmulOptions): Promise<Matmul> {
+  const slice = Math.min(SLICE, state.maxBatch)
+  const mats = matricesOf(weights)
+  const regions = new Map<number, {maxCols: number; formats: Set<ActFormat>}>()
+  for (const m of mats) {
+    const r = regions.get(m.slice.region) ?? {maxCols: 0, formats: new Set<ActFormat>()}
+    r.maxCols = Math.max(r.maxCols, m.cols)
+    if (wasmKernelFor(m.type)) r.formats.add(formatOf(m.type))
+    regions.set(m.slice.region, r)
+  }
+  const scratch = new Map<number, RegionScratch>()
+  for (const [region, {maxCols, formats}] of regions) {
+    const sizes: Array<[ActFormat | 'xin' | 'out', number]> = [['xin', slice * maxCols * 4]]
+    if (formats.has('q8kx')) sizes.push(['q8kx', slice * Math.ceil(maxCols / 256) * 576])
+    if (formats.has('q80x')) sizes.push(['q80x', slice * Math.ceil(maxCols / 32) * 80])
+    sizes.push(['out', o.threads * SCRATCH_PER_THREAD])
+    const at = new Map<string, number>()
+    for (const [name, bytes] of sizes) at.set(name, weights.arena.allocScratch(region, bytes).offset)
+    const act = new Map<ActFormat, number>()
+    for (const f of ['q8kx', 'q80x'] as const) if (at.has(f)) act.set(f, at.get(f) ?? 0)
+    scratch.set(region, {xin: at.get('xin') ?? 0, act, out: at.get('out') ?? 0})
+  }
+  const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers: [state.buffer], spinMicros: o.spinMicros})
+  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)))
+}
+
+class FastMatmul implements Matmul {
+  readonly kind = 'fast'
+  private readonly refRow: Float32Array // (maxCols) for weight types without a fast kernel
+
+  constructor(
+    private readonly pool: ComputePool,
+    private readonly state: RunState,
+    private readonly scratch: ReadonlyMap<number, RegionScratch>,
+    private readonly slice: number,
+    maxCols: number,
+  ) {
+    this.refRow = new Float32Array(maxCols)
+  }
+
+  get threads(): number {
+    return this.pool.threads
+  }
+
+  run(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number): void {
+    const cols = ws[0].cols
+    for (const w of ws) {
+      if (w.cols !== cols) throw new LlmfragError('INTERNAL', `matmul: ${w.name} has ${w.cols} columns, ${ws[0].name} has ${cols}; one call shares one input`)
+    }
+    for (const out of outs) {
+      if (out.buffer !== this.state.buffer) throw new LlmfragError('INTERNAL', 'matmul outputs must be run-state buffers (workers copy into them)')
+    }
+    for (let p0 = 0; p0 < nRows; p0 += this.slice) {
+      const np = Math.min(this.slice, nRows - p0)
+      this.runSlice(ws, x, outs, p0, np, cols)
+    }
+  }
+
+  /** Positions p0 .. p0+np-1: prepare the input in each region once, run the fast parts as one job, then the rest. */
+  private runSlice(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], p0: number, np: number, cols: number): void {
+    const main = this.pool.main
+    const prepared = new Map<string, number>() // `${region}:${format}` -> activation pointer
+    const copied = new Set<number>()
+    let parts: MatmulPart[] = []
+    ws.forEach((w, j) => {
+      const kernel = wasmKernelFor(w.type)
+      if (!kernel) return
+      const region = w.slice.region
+      const sc = this.regionScratch(w.slice)
+      if (!copied.has(region)) {
+        main.heap(region).set(x.subarray(p0 * cols, (p0 + np) * cols), sc.xin >>> 2)
+        copied.add(region)
+      }
+      const format = formatOf(w.type)
+      const key = `${region}:${format}`
+      let actPtr = prepared.get(key)
+      if (actPtr === undefined) {
+        actPtr = kernel.prepare(main.kernelsOf(region), sc.xin, cols, np, sc.act.get(format) ?? sc.xin)
+        prepared.set(key, actPtr)
+      }
+      if (parts.length === MAX_PARTS) parts = this.runJob(parts, np)
+      parts.push(this.part(w, kernel, region, actPtr, sc.out, outs[j].byteOffset / 4 + p0 * w.rows, np, cols))
+    })
+    if (parts.length > 0) this.runJob(parts, np)
+    ws.forEach((w, j) => {
+      if (wasmKernelFor(w.type)) return
+      matmulRows(w, x.subarray(p0 * cols), outs[j].subarray(p0 * w.rows), np, 0, w.rows, this.refRow)
+    })
+  }
+
+  private runJob(parts: readonly MatmulPart[], np: number): MatmulPart[] {
+    writeMatmulJob(this.pool.job, parts, np, SCRATCH_PER_THREAD)
+    this.pool.run()
+    return []
+  }
+
+  /** One matrix of a job, with its chunk and tile sizes. */
+  private part(w: WeightTensor, kernel: WasmTypeKernel, region: number, actPtr: number, scratch: number, dstOffset: number, np: number, cols: number): MatmulPart {
+    const actStride = kernel.activationBytes(cols) || cols * 4
+    // Enough chunks that a thread slowed by other processes can hand work to the others.
+    const chunkRows = Math.max(1, Math.min(Math.round(CHUNK_BYTES / w.rowBytes), Math.ceil(w.rows / (4 * this.pool.threads)), SCRATCH_PER_THREAD / 4))
+    const posTile = Math.max(1, Math.min(np, Math.floor(SCRATCH_PER_THREAD / (4 * chunkRows)), Math.floor(ACT_TILE_BYTES / actStride)))
+    return {type: w.type, memory: region, wPtr: w.slice.offset, rowBytes: w.rowBytes, rows: w.rows, actPtr, actStride,
+      dstBuffer: 0, dstOffset, chunkRows, scratch, posTile}
+  }
+
+  private regionScratch(s: ArenaSlice): RegionScratch {
+    const sc = this.scratch.get(s.region)
+    if (!sc) throw new LlmfragError('INTERNAL', `no kernel scratch in memory region ${s.region}`)
+    return sc
+  }
+
+  close(): Promise<void> {
+    return this.pool.close()
+  }
+}

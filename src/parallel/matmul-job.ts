@@ -1,0 +1,54 @@
+/**
+ * Writing a matrix-product job into the control block (layout in protocol.ts): typed parts in,
+ * words out, so callers never touch word offsets.
+ */
+import type {GGMLType} from '../gguf/ggml-types.js'
+import {J, JOB_HEADER_WORDS, JOB_MATMUL, MAX_PARTS, P, PART_WORDS} from './protocol.js'
+
+/** One matrix of a job: out (nPos, rows) = prepared activations (nPos, cols) x W (rows, cols)^T. */
+export interface MatmulPart {
+  readonly type: GGMLType // weight type (selects the WebAssembly kernel)
+  readonly memory: number // index of the memory holding weights, activations and scratch
+  readonly wPtr: number // byte offset of row 0
+  readonly rowBytes: number
+  readonly rows: number
+  readonly actPtr: number // byte offset of position 0's prepared activations
+  readonly actStride: number // bytes of prepared activations per position
+  readonly dstBuffer: number // index of the shared output buffer
+  readonly dstOffset: number // float index of out[0][0] in it
+  readonly chunkRows: number // rows per chunk (the unit threads take)
+  readonly scratch: number // byte offset of thread 0's output scratch in `memory`
+  readonly posTile: number // positions per kernel call
+}
+
+/** Fills `job` with the parts (at most MAX_PARTS); returns the number of chunks. */
+export function writeMatmulJob(job: Uint32Array, parts: readonly MatmulPart[], nPos: number, scratchPerThread: number): number {
+  if (parts.length < 1 || parts.length > MAX_PARTS) throw new RangeError(`a job holds 1..${MAX_PARTS} parts, got ${parts.length}`)
+  let chunks = 0
+  parts.forEach((p, i) => {
+    if (!(p.chunkRows >= 1 && p.posTile >= 1 && p.chunkRows * Math.min(p.posTile, nPos) * 4 <= scratchPerThread)) {
+      throw new RangeError(`part ${i}: ${p.chunkRows} rows x ${p.posTile} positions of output do not fit ${scratchPerThread} bytes of scratch`)
+    }
+    const b = JOB_HEADER_WORDS + i * PART_WORDS
+    job[b + P.type] = p.type
+    job[b + P.memory] = p.memory
+    job[b + P.wPtr] = p.wPtr
+    job[b + P.rowBytes] = p.rowBytes
+    job[b + P.rows] = p.rows
+    job[b + P.actPtr] = p.actPtr
+    job[b + P.actStride] = p.actStride
+    job[b + P.dstBuffer] = p.dstBuffer
+    job[b + P.dstOffset] = p.dstOffset
+    job[b + P.chunkRows] = p.chunkRows
+    job[b + P.firstChunk] = chunks
+    job[b + P.scratch] = p.scratch
+    job[b + P.posTile] = p.posTile
+    chunks += Math.ceil(p.rows / p.chunkRows)
+  })
+  job[J.kind] = JOB_MATMUL
+  job[J.nPos] = nPos
+  job[J.nParts] = parts.length
+  job[J.totalChunks] = chunks
+  job[J.scratchPerThread] = scratchPerThread
+  return chunks
+}

@@ -1,0 +1,146 @@
+/**
+ * A pool of compute threads over shared memory: the main thread plus `threads - 1` workers, all
+ * running the same chunk loop (thread-context.ts) over a job written into a SharedArrayBuffer
+ * control block (protocol.ts). `run()` is synchronous: it starts the workers with Atomics.notify,
+ * takes chunks itself, and waits (Atomics.wait) until every worker is done, so a forward pass stays
+ * a plain function call. The main thread is blocked meanwhile: callers yield to the event loop
+ * between tokens.
+ *
+ * Workers are created once per engine and unref'd (they never keep the process alive); `close()`
+ * stops them.
+ */
+import {Worker} from 'node:worker_threads'
+
+import {LlmfragError} from '../errors.js'
+import type {SharedWasmMemory} from '../kernels/wasm/kernels-wasm.js'
+import {CONTROL_BYTES, ERR_TEXT, ERRLEN, ERROR, GEN, J, MAX_THREADS, NEXT, PENDING, STOP, type FromWorker, type WorkerInit} from './protocol.js'
+import {segmentStart, ThreadContext} from './thread-context.js'
+
+export interface PoolOptions {
+  /** Compute threads, the main thread included (>= 1). */
+  readonly threads: number
+  /** The memories kernels run in (weights, prepared activations, output scratch). */
+  readonly memories: readonly SharedWasmMemory[]
+  /** Shared buffers that outputs are copied into. */
+  readonly buffers: readonly SharedArrayBuffer[]
+  /** Microseconds a waiting thread spins before sleeping (default 100; 0 sleeps at once). */
+  readonly spinMicros?: number
+}
+
+/** How long close() waits for a worker to leave its loop before terminating it. */
+const CLOSE_TIMEOUT_MS = 2000
+
+/**
+ * The worker module next to this one: .js when built; .ts under tsx (tests), through the shared
+ * bootstrap that registers tsx in the worker first (Node 20 workers do not inherit its hooks).
+ */
+function startWorker(data: WorkerInit): Worker {
+  if (import.meta.url.endsWith('.ts')) {
+    const tsxEntry = new URL('./worker.ts', import.meta.url).href
+    return new Worker(new URL('../fragments/tsx-worker-bootstrap.mjs', import.meta.url), {workerData: {...data, tsxEntry}})
+  }
+  return new Worker(new URL('./worker.js', import.meta.url), {workerData: data})
+}
+
+function whenReady(w: Worker, index: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string): void => reject(new LlmfragError('INTERNAL', `compute worker ${index} failed to start: ${why}`))
+    w.once('message', (m: FromWorker) => (m.type === 'ready' ? resolve() : fail(m.message)))
+    w.once('error', (err) => fail(err.message))
+    w.once('exit', (code) => fail(`exited with code ${code}`))
+  })
+}
+
+export class ComputePool {
+  private closed = false
+
+  private constructor(
+    /** The main thread's context: its kernels prepare activations; its job view is filled before run(). */
+    readonly main: ThreadContext,
+    private readonly workers: readonly Worker[],
+    private readonly spinMicros: number,
+  ) {}
+
+  static async create(o: PoolOptions): Promise<ComputePool> {
+    if (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > MAX_THREADS) {
+      throw new LlmfragError('BAD_INPUT', `thread count ${o.threads} must be a whole number from 1 to ${MAX_THREADS}`, {hints: ['pass -t/--threads N with 1 <= N <= 64']})
+    }
+    const spinMicros = o.spinMicros ?? 100
+    const control = new SharedArrayBuffer(CONTROL_BYTES)
+    const main = new ThreadContext(0, control, o.memories, o.buffers)
+    const workers = Array.from({length: o.threads - 1}, (_, i) =>
+      startWorker({index: i + 1, control, memories: o.memories, buffers: o.buffers, spinMicros}))
+    try {
+      await Promise.all(workers.map((w, i) => whenReady(w, i + 1)))
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.terminate()))
+      throw err
+    }
+    for (const w of workers) {
+      w.removeAllListeners()
+      w.on('error', () => {}) // a failure inside a job is reported through the control block
+      w.unref()
+    }
+    return new ComputePool(main, workers, spinMicros)
+  }
+
+  /** Compute threads, the main thread included. */
+  get threads(): number {
+    return this.workers.length + 1
+  }
+
+  /** The job area to fill before run() (protocol.ts, JOB). */
+  get job(): Uint32Array {
+    return this.main.job
+  }
+
+  /** Runs the job in `job` on every thread and returns when all chunks are done. */
+  run(): void {
+    if (this.closed) throw new LlmfragError('INTERNAL', 'the compute pool is closed')
+    const ctl = this.main.ctl
+    const job = this.main.job
+    const threads = this.threads
+    job[J.threads] = threads
+    for (let t = 0; t < threads; t++) Atomics.store(ctl, NEXT + t, segmentStart(t, job[J.totalChunks], threads))
+    Atomics.store(ctl, ERROR, 0)
+    if (this.workers.length > 0) {
+      Atomics.store(ctl, PENDING, this.workers.length)
+      Atomics.add(ctl, GEN, 1)
+      Atomics.notify(ctl, GEN)
+    }
+    try {
+      this.main.runChunks()
+    } catch (err) {
+      this.main.fail(err)
+    }
+    if (this.workers.length > 0) this.waitForWorkers(ctl)
+    const failed = Atomics.load(ctl, ERROR)
+    if (failed !== 0) {
+      const text = new TextDecoder().decode(new Uint8Array(ctl.buffer, ERR_TEXT, Atomics.load(ctl, ERRLEN)).slice())
+      throw new LlmfragError('INTERNAL', `compute thread ${failed - 1} failed: ${text}`)
+    }
+  }
+
+  private waitForWorkers(ctl: Int32Array): void {
+    const until = performance.now() + this.spinMicros / 1000
+    while (Atomics.load(ctl, PENDING) !== 0 && performance.now() < until) { /* spin: the last chunks end within microseconds */ }
+    for (let left = Atomics.load(ctl, PENDING); left !== 0; left = Atomics.load(ctl, PENDING)) Atomics.wait(ctl, PENDING, left)
+  }
+
+  /** Stops the workers (idempotent). */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const ctl = this.main.ctl
+    Atomics.store(ctl, STOP, 1)
+    Atomics.add(ctl, GEN, 1)
+    Atomics.notify(ctl, GEN)
+    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void w.terminate().then(() => resolve()), CLOSE_TIMEOUT_MS)
+      w.once('exit', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })))
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * What one thread of the pool (the main thread or a worker) holds to run chunks of a job: one
+ * WebAssembly kernel instance per memory (a module instance imports exactly one memory) and float32
+ * views of the shared output buffers. The chunk loop here is the same code on every thread.
+ */
+import {GGMLType} from '../gguf/ggml-types.js'
+import {instantiateWasmKernels, requireWasmKernel, type SharedWasmMemory, type WasmKernelExports, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
+import {ERR_TEXT, ERR_TEXT_BYTES, ERRLEN, ERROR, J, JOB_HEADER_WORDS, JOB_MATMUL, JOB_WORD, JOB_WORDS, NEXT, P, PART_WORDS} from './protocol.js'
+
+export class ThreadContext {
+  readonly ctl: Int32Array // the control block's words
+  readonly job: Uint32Array // (JOB_WORDS) the job, a view into the control block
+  private readonly kernels: WasmKernelExports[]
+  private readonly heaps: Float32Array[] // per memory; remade when the memory has grown
+  private readonly dst: Float32Array[] // per shared output buffer
+  private readonly typeKernels = new Map<GGMLType, WasmTypeKernel>()
+
+  constructor(
+    readonly index: number,
+    control: SharedArrayBuffer,
+    private readonly memories: readonly SharedWasmMemory[],
+    buffers: readonly SharedArrayBuffer[],
+  ) {
+    this.ctl = new Int32Array(control)
+    this.job = new Uint32Array(control, JOB_WORD * 4, JOB_WORDS)
+    this.kernels = memories.map((m) => instantiateWasmKernels(m))
+    this.heaps = memories.map((m) => new Float32Array(m.buffer))
+    this.dst = buffers.map((b) => new Float32Array(b))
+  }
+
+  /** The kernel instance over memory `i` (the main thread also uses it to prepare activations). */
+  kernelsOf(i: number): WasmKernelExports {
+    return this.kernels[i]
+  }
+
+  /** A float32 view of all of memory `i` (valid until the memory grows). */
+  heap(i: number): Float32Array {
+    const buf = this.memories[i].buffer
+    if (this.heaps[i].buffer !== buf) this.heaps[i] = new Float32Array(buf)
+    return this.heaps[i]
+  }
+
+  /** Takes chunks of the current job until none are left: its own segment first, then the others'. */
+  runChunks(): void {
+    const job = this.job
+    if (job[J.kind] !== JOB_MATMUL) throw new Error(`unknown job kind ${job[J.kind]}`)
+    const total = job[J.totalChunks]
+    const threads = job[J.threads]
+    for (let i = 0; i < threads; i++) {
+      const t = (this.index + i) % threads
+      const end = segmentStart(t + 1, total, threads)
+      for (let c = Atomics.add(this.ctl, NEXT + t, 1); c < end; c = Atomics.add(this.ctl, NEXT + t, 1)) this.matmulChunk(c)
+    }
+  }
+
+  /**
+   * Chunk c: rows [r0, r1) of one part, for every position, a tile of positions per kernel call.
+   * The kernel writes (np, r1 - r0) floats to this thread's scratch; each position's run of rows
+   * is then copied to out[(p0 + p) * rows + r0 ..] in the destination buffer.
+   */
+  private matmulChunk(c: number): void {
+    const job = this.job
+    const nParts = job[J.nParts]
+    let base = JOB_HEADER_WORDS
+    for (let i = 1; i < nParts && c >= job[JOB_HEADER_WORDS + i * PART_WORDS + P.firstChunk]; i++) base = JOB_HEADER_WORDS + i * PART_WORDS
+    const mem = job[base + P.memory]
+    const rows = job[base + P.rows]
+    const rowBytes = job[base + P.rowBytes]
+    const chunkRows = job[base + P.chunkRows]
+    const r0 = (c - job[base + P.firstChunk]) * chunkRows
+    const nr = Math.min(rows, r0 + chunkRows) - r0
+    const nPos = job[J.nPos]
+    const tile = job[base + P.posTile]
+    const actStride = job[base + P.actStride]
+    const scratch = job[base + P.scratch] + this.index * job[J.scratchPerThread]
+    const wPtr = job[base + P.wPtr] + r0 * rowBytes
+    const k = this.kernels[mem]
+    const kernel = this.kernelFor(job[base + P.type])
+    const heap = this.heap(mem)
+    const dst = this.dst[job[base + P.dstBuffer]]
+    const dstOffset = job[base + P.dstOffset] + r0
+    const s0 = scratch >>> 2
+    for (let p0 = 0; p0 < nPos; p0 += tile) {
+      const np = Math.min(tile, nPos - p0)
+      kernel.matmul(k, wPtr, rowBytes, nr, job[base + P.actPtr] + p0 * actStride, np, scratch)
+      for (let p = 0; p < np; p++) dst.set(heap.subarray(s0 + p * nr, s0 + (p + 1) * nr), dstOffset + (p0 + p) * rows)
+    }
+  }
+
+  private kernelFor(type: GGMLType): WasmTypeKernel {
+    let k = this.typeKernels.get(type)
+    if (!k) {
+      k = requireWasmKernel(type)
+      this.typeKernels.set(type, k)
+    }
+    return k
+  }
+
+  /** Records the first failure of a job (the main thread raises it once every thread is done). */
+  fail(err: unknown): void {
+    if (Atomics.compareExchange(this.ctl, ERROR, 0, this.index + 1) !== 0) return
+    const text = err instanceof Error ? err.message : String(err)
+    const bytes = new Uint8Array(this.ctl.buffer, ERR_TEXT, ERR_TEXT_BYTES)
+    const {written} = new TextEncoder().encodeInto(text, bytes)
+    Atomics.store(this.ctl, ERRLEN, written)
+  }
+}
+
+/** First chunk of thread t's segment when `total` chunks are cut among `threads` (t = threads gives total). */
+export function segmentStart(t: number, total: number, threads: number): number {
+  return Math.floor((t * total) / threads)
+}
