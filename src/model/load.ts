@@ -8,6 +8,7 @@ import {availableParallelism} from 'node:os'
 
 import {LlmfragError} from '../errors.js'
 import type {LoadOptions, LoadReport, ModelSource} from '../source/model-source.js'
+import {Arena} from './arena.js'
 import {readModelConfig} from './config.js'
 import {referenceMatmul, type Matmul} from './matmul.js'
 import {createFastMatmul} from './matmul-fast.js'
@@ -32,6 +33,8 @@ export interface ModelLoadOptions extends LoadOptions {
   readonly kernels?: KernelChoice
   /** Compute threads for the fast kernels, the calling thread included (default: the cores available). */
   readonly threads?: number
+  /** Weight bytes per WebAssembly memory (default DEFAULT_REGION_BYTES); smaller values spread a small model over several memories, as a 14 GB one is. */
+  readonly regionBytes?: number
 }
 
 /** The default thread count: the cores this process may use. */
@@ -50,7 +53,7 @@ export async function loadTransformer(source: ModelSource, options: ModelLoadOpt
     throw new LlmfragError('BAD_INPUT', `thread count ${threads} must be a whole number >= 1`, {hints: ['pass -t/--threads N with N >= 1']})
   }
   const maxBatch = Math.min(options.maxBatch ?? DEFAULT_BATCH, ctx)
-  const {weights, report} = await loadWeights(source, config, options)
+  const {weights, report} = await loadWeights(source, config, options, new Arena(options.regionBytes))
   const state = new RunState(config, {ctx, maxBatch})
   const matmul = await createMatmul(weights, state, options.kernels ?? 'fast', threads)
   return {model: new Transformer(config, weights, state, matmul), report}

@@ -1,0 +1,134 @@
+/**
+ * The fast forward pass (WebAssembly SIMD kernels with 8-bit activations, rows split over a worker
+ * pool) against the fixtures' references, at 1 and 2 threads. The 8-bit path approximates the
+ * exact reference as llama.cpp does, so the bar is llama.cpp's own distance: RMS from the exact
+ * reference within 1.25x `llama_cpp_vs_exact.rms_diff` and cosine >= 0.99 at every position; greedy
+ * continuations equal llama.cpp's while its top-2 margin stays above 0.3. Thread count and batching
+ * must not change a single bit: each output row is one kernel call whichever thread makes it, and
+ * each position's activations are quantized alone.
+ */
+import {expect} from 'chai'
+
+import {loadTransformer} from '../../src/model/load.js'
+import type {Transformer} from '../../src/model/transformer.js'
+import {openModelSource} from '../../src/source/open.js'
+import {argmaxRow, comparableSteps, comparePositions, readFixture, rmsDiff} from '../support/logits.js'
+
+const RMS_FACTOR = 1.25
+const MIN_COSINE = 0.99
+const GREEDY_MIN_MARGIN = 0.3
+
+for (const name of ['tiny-mistral', 'tiny-magistral']) {
+  const fixture = readFixture(name)
+  const logitsAt = new Map<string, Float32Array>() // `${threads}:${seq}` -> batch logits
+
+  for (const threads of [1, 2]) {
+    describe(`fast forward pass, ${threads} thread${threads > 1 ? 's' : ''}: ${name}`, () => {
+      let model: Transformer
+
+      before(async () => {
+        model = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 40, kernels: 'fast', threads})).model
+      })
+      after(async () => model.close())
+
+      it(`runs the fast kernels on ${threads} thread${threads > 1 ? 's' : ''}`, () => {
+        expect(model.matmul.kind).to.equal('fast')
+        expect(model.matmul.threads).to.equal(threads)
+      })
+
+      for (const seq of fixture.sequences) {
+        it(`${seq.name}: RMS from the exact reference <= ${RMS_FACTOR}x llama.cpp's (${seq.llamaCppVsExactRms.toFixed(4)}), cosine >= ${MIN_COSINE} at all ${seq.tokens.length} positions`, () => {
+          model.forward(seq.tokens, 0, true)
+          const ours = model.state.logits.slice(0, seq.tokens.length * seq.vocab)
+          logitsAt.set(`${threads}:${seq.name}`, ours)
+          expect(rmsDiff(ours, seq.exact)).to.be.at.most(RMS_FACTOR * seq.llamaCppVsExactRms)
+          comparePositions(ours, seq.exact, seq.vocab).forEach((s, p) => expect(s.cosine, `position ${p} cosine`).to.be.at.least(MIN_COSINE))
+        })
+
+        it(`${seq.name}: follows llama.cpp's greedy continuation at every step whose margin > ${GREEDY_MIN_MARGIN}`, () => {
+          // Teacher-forced: llama.cpp's own tokens are fed back, so a near-tie early on (most
+          // sequences open with a margin below 0.3) does not hide every later step.
+          const ref = seq.greedyLlamaCpp
+          model.forward(seq.tokens, 0)
+          let checked = 0
+          let pos = seq.tokens.length
+          ref.tokens.forEach((want, k) => {
+            if (k > 0) model.forward([ref.tokens[k - 1]], pos++)
+            if (ref.margin[k] <= GREEDY_MIN_MARGIN) return
+            expect(argmaxRow(model.state.logits, 0, seq.vocab), `step ${k} (llama.cpp margin ${ref.margin[k].toFixed(3)})`).to.equal(want)
+            checked++
+          })
+          expect(checked, 'steps compared').to.be.greaterThan(0)
+          // And free-running, over the leading steps that are all clear.
+          const lead = comparableSteps(ref, GREEDY_MIN_MARGIN)
+          model.forward(seq.tokens, 0)
+          for (let k = 0; k < lead; k++) {
+            const t = argmaxRow(model.state.logits, 0, seq.vocab)
+            expect(t, `free-running step ${k}`).to.equal(ref.tokens[k])
+            if (k + 1 < lead) model.forward([t], seq.tokens.length + k)
+          }
+        })
+      }
+
+      it('one token at a time gives the batch logits bit for bit', () => {
+        const seq = fixture.sequences[fixture.sequences.length - 1]
+        const batch = logitsAt.get(`${threads}:${seq.name}`)
+        if (!batch) throw new Error('the batch test did not run')
+        for (let p = 0; p < seq.tokens.length; p++) {
+          model.forward([seq.tokens[p]], p)
+          const row = model.state.logits.subarray(0, seq.vocab)
+          expect(row.every((v, i) => v === batch[p * seq.vocab + i]), `position ${p}`).to.equal(true)
+        }
+      })
+
+      if (threads > 1) {
+        it('gives the 1-thread logits bit for bit', () => {
+          for (const seq of fixture.sequences) {
+            const one = logitsAt.get(`1:${seq.name}`)
+            const many = logitsAt.get(`${threads}:${seq.name}`)
+            if (!one || !many) throw new Error('the batch tests did not run')
+            expect(many.every((v, i) => v === one[i]), seq.name).to.equal(true)
+          }
+        })
+      }
+    })
+  }
+}
+
+describe('fast forward pass: batches longer than one job, weights over several memories', () => {
+  const fixture = readFixture('tiny-magistral')
+  const seq = fixture.sequences[fixture.sequences.length - 1]
+  // 70 positions: more than one job's 64, so a batch runs as two jobs per matrix.
+  const tokens = Array.from({length: 70}, (_, i) => seq.tokens[i % seq.tokens.length])
+  const V = seq.vocab
+  let one: Transformer
+  let spread: Transformer
+  let batch: Float32Array
+
+  before(async () => {
+    one = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2})).model
+    // 8 MiB regions: the 16.5 MB model lands in several WebAssembly memories, each with its own scratch.
+    spread = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2, regionBytes: 8 << 20})).model
+    one.forward(tokens, 0, true)
+    batch = one.state.logits.slice(0, tokens.length * V)
+  })
+  after(async () => {
+    await one?.close()
+    await spread?.close()
+  })
+
+  it('a 70-position batch gives the one-token-at-a-time logits bit for bit', () => {
+    for (let p = 0; p < tokens.length; p++) {
+      one.forward([tokens[p]], p)
+      expect(one.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `position ${p}`).to.equal(true)
+    }
+  })
+
+  it('the same model spread over several memories gives the same logits bit for bit', () => {
+    expect(one.weights.arena.memories.length).to.equal(1)
+    expect(spread.weights.arena.memories.length).to.be.greaterThan(2)
+    spread.forward(tokens, 0, true)
+    const got = spread.state.logits.subarray(0, tokens.length * V)
+    expect(got.every((v, i) => v === batch[i])).to.equal(true)
+  })
+})
