@@ -7,6 +7,7 @@ import {modelPathFromFlags, runServingMode, servingFlags, servingModeRequested} 
 import {Engine, formatPerf, type StopReason, type Timings} from '../engine/index.js'
 import {createLogitsWriter} from '../engine/logits-file.js'
 import {LlmfragError} from '../errors.js'
+import type {ModelLoadOptions} from '../model/load.js'
 import {resolveSampling} from '../sampling/index.js'
 import type {ProductionSummary} from '../server/production.js'
 import type {TestModeReport} from '../server/test-mode.js'
@@ -27,7 +28,7 @@ export interface RunResult {
 
 export default class Run extends BaseCommand {
   static override summary = 'Generate text from a prompt with a .gguf model or a fragment set.'
-  static override description = `Loads the model (with a progress bar), evaluates the prompt in one batch and streams the generated text to stdout; timings go to stderr at the end, like llama.cpp's llama_perf lines. The prompt text is tokenized with BOS, special-token text such as [INST] parsed, as llama-cli does. Sampling flags and defaults are llama.cpp's (--temp 0 is greedy). For conformance checks, --prompt-tokens takes token ids instead of text and --logits-out writes the logits of every prompt position (float32 little-endian, [n_positions, n_vocab]); -n 0 evaluates the prompt only. A prompt and -n that do not fit the context fail with exit code 1 (never silently truncated).`
+  static override description = `Loads the model (with a progress bar), evaluates the prompt in one batch and streams the generated text to stdout; timings go to stderr at the end, like llama.cpp's llama_perf lines. The prompt text is tokenized with BOS, special-token text such as [INST] parsed, as llama-cli does. Sampling flags and defaults are llama.cpp's (--temp 0 is greedy). For conformance checks, --prompt-tokens takes token ids instead of text and --logits-out writes the logits of every prompt position (float32 little-endian, [n_positions, n_vocab]); -n 0 evaluates the prompt only. A prompt and -n that do not fit the context fail with exit code 1 (never silently truncated). Matrix products run on the WebAssembly SIMD kernels over -t threads (--safe-mode: the scalar reference kernels, one thread); a fragment set's sha256 checksums are checked while it loads (--no-verify skips that).`
 
   static override examples = [
     '<%= config.bin %> run --model tiny.gguf -p "Once upon a time" -n 32 --temp 0',
@@ -45,7 +46,8 @@ export default class Run extends BaseCommand {
     'n-predict': Flags.integer({char: 'n', description: 'tokens to generate; -1 = until end of generation, 0 = evaluate the prompt only', default: -1, min: -1}),
     'ctx-size': Flags.integer({char: 'c', description: 'context size in tokens [default: min(4096, the model\'s)]', min: 1}),
     'batch-size': Flags.integer({char: 'b', description: 'prompt positions per forward pass [default: 512]', min: 1}),
-    threads: Flags.integer({char: 't', description: 'compute threads (the engine runs on one thread for now)', min: 1}),
+    threads: Flags.integer({char: 't', description: 'compute threads, this one included [default: the cores available]', min: 1, max: 64}),
+    verify: Flags.boolean({description: 'check each fragment\'s sha256 while a fragment set loads (--no-verify skips it)', default: true, allowNo: true}),
     stop: Flags.string({description: 'stop generating before this text (repeatable)', multiple: true}),
     'logits-out': Flags.string({description: 'write every prompt position\'s logits here (float32 LE, [n_positions, n_vocab])'}),
     ...samplingFlags,
@@ -61,7 +63,10 @@ export default class Run extends BaseCommand {
       throw new LlmfragError('BAD_INPUT', 'no prompt given', {hints: ['pass -p TEXT, or --prompt-tokens 1,2,3']})
     }
     const sampling = resolveSampling(samplingFromFlags(flags)) // bad values fail before the model loads
-    const engine = await this.load(path, flags['ctx-size'], flags['batch-size'])
+    const engine = await this.load(path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, verify: flags.verify,
+      kernels: flags['safe-mode'] ? 'reference' : 'fast'})
+    const r = engine.loadReport
+    if (r.verified && !this.jsonEnabled()) this.note(`llmfrag_perf: verified fragment sha256 while loading: ${r.hashSeconds.toFixed(2)} s of hashing (worker threads) in a ${r.seconds.toFixed(2)} s load`)
 
     const prompt = promptTokens ?? engine.tokenizer.encode(flags.prompt ?? '', {addSpecial: true, parseSpecial: true})
     let logitsOut: RunResult['logitsOut']
@@ -102,10 +107,10 @@ export default class Run extends BaseCommand {
     }
   }
 
-  private async load(path: string, ctx: number | undefined, maxBatch: number | undefined): Promise<Engine> {
+  private async load(path: string, options: ModelLoadOptions): Promise<Engine> {
     const bar = progressBar('loading')
     try {
-      return await Engine.load(path, {ctx, maxBatch, onProgress: bar.update})
+      return await Engine.load(path, {...options, onProgress: bar.update})
     } finally {
       bar.stop()
     }

@@ -53,7 +53,8 @@ export async function loadTransformer(source: ModelSource, options: ModelLoadOpt
     throw new LlmfragError('BAD_INPUT', `thread count ${threads} must be a whole number >= 1`, {hints: ['pass -t/--threads N with N >= 1']})
   }
   const maxBatch = Math.min(options.maxBatch ?? DEFAULT_BATCH, ctx)
-  const {weights, report} = await loadWeights(source, config, options, new Arena(options.regionBytes))
+  // A fragment set checks each fragment's sha256 as it streams in unless told not to (a .gguf has no checksums to check).
+  const {weights, report} = await loadWeights(source, config, {...options, verify: options.verify ?? true}, new Arena(options.regionBytes))
   const state = new RunState(config, {ctx, maxBatch})
   const matmul = await createMatmul(weights, state, options.kernels ?? 'fast', threads)
   return {model: new Transformer(config, weights, state, matmul), report}

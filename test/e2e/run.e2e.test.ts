@@ -38,10 +38,10 @@ describe('llmfrag run (built CLI)', () => {
   before(() => { dir = mkdtempSync(join(tmpdir(), 'llmfrag-run-e2e-')) })
   after(() => rmSync(dir, {recursive: true, force: true}))
 
-  it('--prompt-tokens -n 0 --logits-out writes [n_pos, n_vocab] float32 logits within 1e-3 of the exact reference', async () => {
+  it('--prompt-tokens -n 0 --logits-out writes [n_pos, n_vocab] float32 logits within 1e-3 of the exact reference (--safe-mode: reference kernels)', async () => {
     const s = seq(magistral, 'seq033')
     const out = join(dir, 'seq033.f32')
-    const r = await run(['run', '--model', magistral.model, '--prompt-tokens', s.tokens.join(','), '-n', '0', '--logits-out', out, '--json'])
+    const r = await run(['run', '--model', magistral.model, '--safe-mode', '--prompt-tokens', s.tokens.join(','), '-n', '0', '--logits-out', out, '--json'])
     expect(r.code, r.stderr).to.equal(0)
     const j = JSON.parse(r.stdout) as RunJson
     expect(j).to.include({text: '', promptTokens: 33})
