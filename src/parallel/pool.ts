@@ -14,6 +14,7 @@ import {Worker} from 'node:worker_threads'
 import {LlmfragError} from '../errors.js'
 import type {SharedWasmMemory} from '../kernels/wasm/kernels-wasm.js'
 import {CONTROL_BYTES, ERR_TEXT, ERRLEN, ERROR, GEN, J, MAX_THREADS, NEXT, PENDING, STOP, type FromWorker, type WorkerInit} from './protocol.js'
+import {spawnWorker} from './spawn.js'
 import {segmentStart, ThreadContext} from './thread-context.js'
 
 export interface PoolOptions {
@@ -29,18 +30,6 @@ export interface PoolOptions {
 
 /** How long close() waits for a worker to leave its loop before terminating it. */
 const CLOSE_TIMEOUT_MS = 2000
-
-/**
- * The worker module next to this one: .js when built; .ts under tsx (tests), through the shared
- * bootstrap that registers tsx in the worker first (Node 20 workers do not inherit its hooks).
- */
-function startWorker(data: WorkerInit): Worker {
-  if (import.meta.url.endsWith('.ts')) {
-    const tsxEntry = new URL('./worker.ts', import.meta.url).href
-    return new Worker(new URL('../fragments/tsx-worker-bootstrap.mjs', import.meta.url), {workerData: {...data, tsxEntry}})
-  }
-  return new Worker(new URL('./worker.js', import.meta.url), {workerData: data})
-}
 
 function whenReady(w: Worker, index: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -69,7 +58,7 @@ export class ComputePool {
     const control = new SharedArrayBuffer(CONTROL_BYTES)
     const main = new ThreadContext(0, control, o.memories, o.buffers)
     const workers = Array.from({length: o.threads - 1}, (_, i) =>
-      startWorker({index: i + 1, control, memories: o.memories, buffers: o.buffers, spinMicros}))
+      spawnWorker(import.meta.url, 'worker', {index: i + 1, control, memories: o.memories, buffers: o.buffers, spinMicros} satisfies WorkerInit))
     try {
       await Promise.all(workers.map((w, i) => whenReady(w, i + 1)))
     } catch (err) {

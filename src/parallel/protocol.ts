@@ -88,8 +88,6 @@ export interface WorkerInit {
   readonly buffers: readonly SharedArrayBuffer[]
   /** Microseconds to spin on GEN before sleeping in Atomics.wait. */
   readonly spinMicros: number
-  /** Set under tsx (tests): the .ts entry the bootstrap imports. */
-  readonly tsxEntry?: string
 }
 
 export type FromWorker =
