@@ -31,7 +31,7 @@ export default class Chat extends BaseCommand {
     'n-predict': Flags.integer({char: 'n', description: 'tokens per reply; -1 = until the model ends it', default: -1, min: -1}),
     'ctx-size': Flags.integer({char: 'c', description: 'context size in tokens [default: min(4096, the model\'s)]', min: 1}),
     'batch-size': Flags.integer({char: 'b', description: 'prompt positions per forward pass [default: 512]', min: 1}),
-    threads: Flags.integer({char: 't', description: 'compute threads (the engine runs on one thread for now)', min: 1}),
+    threads: Flags.integer({char: 't', description: 'compute threads, this one included [default: the cores available]', min: 1, max: 64}),
     ...samplingFlags,
   }
 
@@ -47,7 +47,7 @@ export default class Chat extends BaseCommand {
     const bar = progressBar('loading')
     let engine: Engine
     try {
-      engine = await Engine.load(choice.path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], onProgress: bar.update})
+      engine = await Engine.load(choice.path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, onProgress: bar.update})
     } finally {
       bar.stop()
     }
@@ -57,10 +57,14 @@ export default class Chat extends BaseCommand {
     })
     this.note(chalkStderr.dim(`${choice.name ?? choice.path}: ${engine.config.profile}, ${session.format} chat format, context ${engine.ctx} tokens, loaded in ${(engine.loadMs / 1000).toFixed(2)} s`))
     if (interactive) this.note(chalkStderr.dim('/help for commands, Ctrl-C stops a reply, /exit or Ctrl-D leaves'))
-    await runChatTerminal(session, {
-      input: process.stdin, output: process.stdout, errors: process.stderr, interactive,
-      style: {tty: process.stdout.isTTY === true, dim: chalk.dim},
-      verbose: this.verbose,
-    })
+    try {
+      await runChatTerminal(session, {
+        input: process.stdin, output: process.stdout, errors: process.stderr, interactive,
+        style: {tty: process.stdout.isTTY === true, dim: chalk.dim},
+        verbose: this.verbose,
+      })
+    } finally {
+      await engine.close()
+    }
   }
 }
