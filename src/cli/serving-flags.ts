@@ -43,6 +43,7 @@ export interface ServingFlagValues {
   model?: string
   'fragments-dir'?: string
   'ctx-size'?: number
+  threads?: number
   prompt?: string
   'n-predict'?: number
 }
@@ -65,7 +66,7 @@ export function modelPathFromFlags(f: ServingFlagValues): string {
 /** Runs --production-mode or --test-mode; `note` writes a line to stderr. */
 export async function runServingMode(f: ServingFlagValues, note: (line: string) => void): Promise<ProductionSummary | TestModeReport> {
   const common = {
-    config: f.config, envFile: f['env-file'], modelPath: f.model ?? f['fragments-dir'], ctx: f['ctx-size'],
+    config: f.config, envFile: f['env-file'], modelPath: f.model ?? f['fragments-dir'], ctx: f['ctx-size'], threads: f.threads,
     safeMode: f['safe-mode'], singleArchitecture: f['single-architecture-mode'], emergencyFallback: f['emergency-fallback'],
   }
   if (f['production-mode']) {

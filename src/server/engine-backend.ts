@@ -31,7 +31,11 @@ export interface EngineBackendOptions {
   readonly path: string
   /** Context size in tokens (engine default: min(4096, the model's)). */
   readonly ctx?: number
-  /** Verify every checksum before loading (--safe-mode). */
+  /** Matrix-product kernels: WebAssembly SIMD on a thread pool, or the scalar references (--safe-mode). */
+  readonly kernels?: 'fast' | 'reference'
+  /** Compute threads for the fast kernels (default: the cores available). */
+  readonly threads?: number
+  /** Verify every checksum before loading (--safe-mode); fragment sets are hashed while loading anyway. */
   readonly verifyFirst?: boolean
   /** A profile name the verify step must detect (the config's `architecture`, unless `auto`). */
   readonly expectedArchitecture?: string
@@ -53,7 +57,8 @@ export class EngineBackend implements Backend {
   async load(onProgress?: LoadProgress): Promise<ModelInfo> {
     const {path} = this.options
     if (this.options.verifyFirst) await verifyOrThrow(path, this.options.expectedArchitecture, onProgress)
-    const engine = await Engine.load(path, {ctx: this.options.ctx, verify: this.options.verifyFirst ?? false, onProgress})
+    const kernels = this.options.kernels ?? 'fast'
+    const engine = await Engine.load(path, {ctx: this.options.ctx, kernels, threads: this.options.threads, verify: true, onProgress})
     this.files = snapshotFiles(path)
     const fingerprint = modelFingerprint(engine.source.tensors)
     const pc = this.options.promptCache
@@ -76,8 +81,7 @@ export class EngineBackend implements Backend {
       // The engine places every block when it loads (no partial residency).
       blocksResident: engine.config.layers,
       source: path,
-      // The engine's matrix products run the scalar reference kernels for now.
-      kernels: 'reference',
+      kernels,
       created: Math.floor(Date.now() / 1000),
       fingerprint: fingerprintHex(fingerprint),
     }
@@ -152,8 +156,11 @@ export class EngineBackend implements Backend {
     return this.files === undefined ? undefined : compareSnapshot(this.options.path, this.files)
   }
 
+  /** Stops the engine's compute threads. */
   async close(): Promise<void> {
+    const engine = this.engine
     this.engine = undefined
+    await engine?.close()
   }
 
   private loaded(): Engine {

@@ -31,6 +31,8 @@ export interface ProductionOptions {
   readonly logFile?: string
   /** Context size per model, tokens. */
   readonly ctx?: number
+  /** Compute threads per model for the fast kernels (default: the cores available). */
+  readonly threads?: number
   /** Keep system-prompt KV caches here across restarts (models with use_binary; zstd with use_compression). */
   readonly promptCacheDir?: string
   /** Memory for system-prompt KV caches per model, bytes (default 256 MiB; 0 turns the cache off). */
@@ -97,7 +99,8 @@ export async function startProduction(options: ProductionOptions): Promise<Produ
       create: (kernels, hooks) => options.backendFor
         ? options.backendFor(m, kernels, hooks)
         : new EngineBackend({
-          id: m.id, path: m.path, ctx: options.ctx, verifyFirst: options.safeMode, expectedArchitecture: m.expectedArchitecture,
+          id: m.id, path: m.path, ctx: options.ctx, kernels, threads: options.threads, verifyFirst: options.safeMode,
+          expectedArchitecture: m.expectedArchitecture,
           promptCache: {
             bytes: options.promptCacheBytes ?? PROMPT_CACHE_BYTES,
             ...(options.promptCacheDir !== undefined && m.frames.binary

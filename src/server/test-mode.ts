@@ -17,6 +17,7 @@ export interface TestModeOptions {
   readonly envFile?: string
   readonly modelPath?: string
   readonly ctx?: number
+  readonly threads?: number
   readonly safeMode?: boolean
   readonly singleArchitecture?: boolean
   readonly emergencyFallback?: boolean
@@ -72,7 +73,7 @@ async function testModel(m: PlannedModel, options: TestModeOptions): Promise<Mod
   const base = {model: m.id, path: m.path, architecture: v.architecture ?? null}
   if (!v.ok) return {...base, steps, ok: false}
 
-  const backend = new EngineBackend({id: m.id, path: m.path, ctx: options.ctx, verifyFirst: false})
+  const backend = new EngineBackend({id: m.id, path: m.path, ctx: options.ctx, threads: options.threads, kernels: options.safeMode ? 'reference' : 'fast'})
   const t0 = performance.now()
   try {
     const info = await backend.load(options.onProgress)
