@@ -173,6 +173,17 @@ describe('llmfrag chat (built CLI)', () => {
     expect(r.stdout).to.match(/context: \d+ \/ 1024 tokens \([\d.]+%\), 4 messages/)
   })
 
+  it('/help lists the commands and /exit leaves at once, with the input still open (exit 0)', async () => {
+    const live = new Live(['-m', MISTRAL, '-n', '4', '--seed', '1', '-t', '1'])
+    live.write('/help\n')
+    await live.waitFor('out', /\/help .*\n\/reset .*\n\/system .*\n\/save .*\n\/load .*\n\/stats .*\n\/exit .*\n/)
+    const [kept, never] = [join(dir, 'before-exit.json'), join(dir, 'after-exit.json')]
+    live.write(`Hi\n/save ${kept}\n/exit\nNot answered\n/save ${never}\n`)
+    expect(await live.exit()).to.equal(0)
+    expect(readChat(kept).messages).to.have.length(2)
+    expect(existsSync(never)).to.equal(false)
+  })
+
   it('reports a turn that does not fit the context and goes on (exit 0)', async () => {
     const r = await chat(['-m', MISTRAL, '-c', '24', '-n', '16', '--seed', '1'], 'Tell me a long story about the sea and the ships\n/stats\n')
     expect(r.code, r.stderr).to.equal(0)
@@ -256,7 +267,7 @@ describe('llmfrag chat (built CLI)', () => {
     await live.waitFor('out', new RegExp(MAGISTRAL.replaceAll('.', '\\.')))
     live.write('\r')
     await live.waitFor('out', /magistral-tiny: llama-family \(custom\), mistral-v7-tekken chat format[\s\S]*> $/)
-    live.write('/exit\r')
+    live.write('\x04') // Ctrl-D
     expect(await live.exit()).to.equal(0)
   })
 })
