@@ -56,9 +56,8 @@ export class StreamHasher {
     this.workers.forEach((w) => {
       w.on('message', (m: FromHashWorker) => this.onMessage(m))
       w.on('error', (err) => this.fail(err))
-      w.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`hash worker exited with code ${code}`))
-      })
+      // Any exit before close() (even code 0) would leave replies pending forever: fail them.
+      w.on('exit', (code) => this.fail(new LlmfragError('INTERNAL', `hash worker exited with code ${code}`)))
     })
   }
 
