@@ -20,12 +20,17 @@
  *     1024  f32 sum32[8]   sum of x over each 32-value sub-block (for the Q4_K mins)
  *     1056  f32 sum16[16]  sum of x over each 16-value group (for Q6_K's -32 offset)
  *
- * Files: common.ts (fp16, sums), quantize.ts (activation preparation), q4_k.ts, q6_k.ts, q8_0.ts,
- * float.ts (F32 / F16 weights).
+ * Files: common.ts (fp16, sums, the batching scheme), quantize.ts (activation preparation), q4_k.ts,
+ * q6_k.ts, q8_0.ts (8-bit paths), float_k.ts (Q4_K / Q6_K against F32X), float.ts (F32 / F16 weights).
+ *
+ * Batched products (nPos > 1, a prompt) decode each weight block once per pass of up to 8
+ * positions and reuse it from registers (common.ts POS_PASS); the stores the passes make to their
+ * first output slot before the result (common.ts pin) only order V8's code.
  */
 
 export {quantize_q8k, quantize_q8kx, quantize_q8_0x, prepare_f32x} from './quantize'
-export {q4k_matmul, q4k_f32_matmul} from './q4_k'
-export {q6k_matmul, q6k_f32_matmul} from './q6_k'
+export {q4k_matmul} from './q4_k'
+export {q6k_matmul} from './q6_k'
+export {q4k_f32_matmul, q6k_f32_matmul} from './float_k'
 export {q8_0_matmul} from './q8_0'
 export {f32_matmul, f16_matmul} from './float'

@@ -1,15 +1,21 @@
 /**
- * Q4_K weights (block_q4_K, 144 bytes / 256 values) against Q8KX activations (bit-exact with
- * vecDotQ4KQ8K) and against F32X activations (the float path, within 1e-5 of dotRowQ4K).
+ * Q4_K weights (block_q4_K, 144 bytes / 256 values: fp16 d, fp16 dmin, 12 bytes of 6-bit scales
+ * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
+ * path (F32X activations) is in float_k.ts.
  */
-import {dot, fdot8, fsum, half, halves4, hsum, POS_TILE} from './common'
+import {dot, dot4, half, halves4, hsum4, passStart, pin, POS_PASS, storePass} from './common'
 
-// Speed notes (V8 TurboFan on x64, measured with scripts/bench-kernels.mjs, one thread): rows go one
-// at a time (pairs of rows sharing the activation loads ran 25% slower: register spills); a block is
-// a loop of four one-chunk passes (in straight-line code V8 issues every load of the block first and
-// spills them: two passes of two chunks gave +24%, four of one another +12%); the scales are
-// unpacked with byte shuffles and the float tail runs in f32x4 lanes (+14%). Hoisting the v128
-// constants out of the loops gained nothing. The same loop shape took Q6_K from 3.5 to 9.3 GB/s.
+// Speed notes (V8 TurboFan on x64, Zen 5, scripts/bench-kernels.mjs, one thread, CPU time).
+// One position (generation): rows go one at a time (pairs of rows sharing the activation loads ran
+// 25% slower: register spills); a block is four one-chunk steps in straight-line code, each pinned
+// (common.ts pin: without the stores V8 issues every load of the block first and spills them, which
+// is why this was a loop of chunks before; loop 10.3, pinned straight line 12.8 GB/s); the scales
+// are unpacked with byte shuffles and the float tail runs in f32x4 lanes.
+// Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
+// decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a
+// position costs only its loads, dot_i16x8 and adds: 9.8 -> ~19.5 GB/s (weight bytes x positions
+// per second) at 8 positions, ~16.5 at 4, ~13.5 at 2. A chunk loop whose two halves are written
+// out ran as fast as a fully unrolled block (within 3%); a loop over the halves ran 3% slower.
 
 /**
  * Integer dot of 64 weights (32 bytes of nibbles at q: low nibbles sub-block A, high nibbles
@@ -37,7 +43,7 @@ import {dot, fdot8, fsum, half, halves4, hsum, POS_TILE} from './common'
  * for all j at once): lanes 0-3 s[0..3] & 63; 4-7 (s[8..11] & 15) | (s[0..3] >> 6) << 4;
  * 8-11 s[4..7] & 63; 12-15 (s[8..11] >> 4) | (s[4..7] >> 6) << 4.
  */
-@inline function q4kScales(b: usize): v128 {
+@inline export function q4kScales(b: usize): v128 {
   const v = v128.load(b) // d, dmin, scales[12]
   const t1 = i8x16.shuffle(v, v, 4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15)
   const t2 = i8x16.shuffle(v, v, 0, 0, 0, 0, 4, 5, 6, 7, 0, 0, 0, 0, 8, 9, 10, 11)
@@ -47,20 +53,25 @@ import {dot, fdot8, fsum, half, halves4, hsum, POS_TILE} from './common'
   return v128.or(v128.or(a, h), c)
 }
 
-/** One Q4_K block (at b) against one Q8KX block (at x), folded into sumf as vecDotQ4KQ8K does. */
-@inline function q4kBlock(b: usize, x: usize, sumf: f32): f32 {
+/**
+ * One Q4_K block (at b) against one Q8KX block (at x), folded into sumf as vecDotQ4KQ8K does.
+ * o: the caller's output slot, which the pins write before the result does.
+ */
+@inline function q4kBlock(b: usize, x: usize, sumf: f32, o: usize): f32 {
   const sm = q4kScales(b)
   const sc16 = i16x8.extend_low_i8x16_u(sm)
   const mn16 = i16x8.extend_high_i8x16_u(sm)
-  const sc03 = i32x4.extend_low_i16x8_u(sc16)
-  const sc47 = i32x4.extend_high_i16x8_u(sc16)
-  // One chunk (sub-blocks 2c, 2c+1) per pass; lanes 0, 1 of sc hold its two scales.
-  let acc = i32x4.splat(0)
-  let sc = sc03
-  for (let c: usize = 0; c < 4; c++) {
-    acc = i32x4.add(acc, q4kChunk(b + 16 + (c << 5), x + 16 + (c << 7), i32x4.shuffle(sc, sc, 0, 0, 0, 0), i32x4.shuffle(sc, sc, 1, 1, 1, 1)))
-    sc = c == 1 ? sc47 : i32x4.shuffle(sc, sc, 2, 3, 0, 1)
-  }
+  const s03 = i32x4.extend_low_i16x8_u(sc16)
+  const s47 = i32x4.extend_high_i16x8_u(sc16)
+  // Chunk c covers sub-blocks 2c and 2c + 1.
+  let acc = q4kChunk(b + 16, x + 16, i32x4.shuffle(s03, s03, 0, 0, 0, 0), i32x4.shuffle(s03, s03, 1, 1, 1, 1))
+  pin(o, acc)
+  acc = i32x4.add(acc, q4kChunk(b + 48, x + 144, i32x4.shuffle(s03, s03, 2, 2, 2, 2), i32x4.shuffle(s03, s03, 3, 3, 3, 3)))
+  pin(o, acc)
+  acc = i32x4.add(acc, q4kChunk(b + 80, x + 272, i32x4.shuffle(s47, s47, 0, 0, 0, 0), i32x4.shuffle(s47, s47, 1, 1, 1, 1)))
+  pin(o, acc)
+  acc = i32x4.add(acc, q4kChunk(b + 112, x + 400, i32x4.shuffle(s47, s47, 2, 2, 2, 2), i32x4.shuffle(s47, s47, 3, 3, 3, 3)))
+  pin(o, acc)
   const md = dot(mn16, v128.load(x, 528))
   const v = i32x4.add(i32x4.shuffle(acc, md, 0, 1, 4, 5), i32x4.shuffle(acc, md, 2, 3, 6, 7))
   const sums = f32x4.convert_i32x4_s(i32x4.add(v, i32x4.shuffle(v, v, 1, 0, 3, 2)))
@@ -71,87 +82,132 @@ import {dot, fdot8, fsum, half, halves4, hsum, POS_TILE} from './common'
 }
 
 /**
- * out[p * rows + r] = row r of the Q4_K matrix at wPtr (rowBytes apart) . position p of the Q8KX
- * activations at xPtr (rowBytes / 144 blocks each), for r < rows, p < nPos: each equal to
- * vecDotQ4KQ8K bit for bit. Positions loop inside rows, so a weight row stays in L1 for a batch.
+ * P positions (1..8, a constant after inlining) of one Q4_K row (nb blocks at w) against the Q8KX
+ * activations at x0 (xs bytes between positions): results to o + p * os. Per block, each 16 bytes
+ * of nibbles (16-bit lane j: values 2j, 2j + 1 of a group of sub-block A in its low nibbles, of B
+ * in the high ones) become four i16 vectors (A evens, A odds, B evens, B odds) times their scale
+ * (q * sc <= 945; a block's 256 products with |x| <= 127 sum within i32), dotted with each
+ * position: integer sums exact, so any order gives vecDotQ4KQ8K's isum.
  */
-export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  const nb = <usize>(rowBytes / 144)
-  const rb = <usize>rowBytes
-  const xStride = nb * 576
-  for (let p0 = 0; p0 < nPos; p0 += POS_TILE) {
-    const p1 = min<i32>(nPos, p0 + POS_TILE)
-    for (let r = 0; r < rows; r++) {
-      const w0 = wPtr + <usize>r * rb
-      for (let p = p0; p < p1; p++) {
-        const x = xPtr + <usize>p * xStride
-        let s0: f32 = 0
-        for (let i: usize = 0; i < nb; i++) s0 = q4kBlock(w0 + i * 144, x + i * 576, s0)
-        store<f32>(outPtr + (<usize>(p * rows + r) << 2), s0)
+@inline function q4kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32): void {
+  let f0 = f32x4.splat(0) // sumf of positions 0-3
+  let f1 = f32x4.splat(0) // and 4-7
+  const m = i16x8.splat(0x000f)
+  for (let i: usize = 0; i < nb; i++) {
+    const b = w + i * 144
+    const x = x0 + i * 576
+    const sm = q4kScales(b)
+    let sc = i16x8.extend_low_i8x16_u(sm) // lanes 0, 1: the scales of the chunk at hand
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0)
+    let a4 = i32x4.splat(0), a5 = i32x4.splat(0), a6 = i32x4.splat(0), a7 = i32x4.splat(0)
+    for (let c: usize = 0; c < 4; c++) {
+      const scA = i8x16.shuffle(sc, sc, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
+      const scB = i8x16.shuffle(sc, sc, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)
+      sc = i8x16.shuffle(sc, sc, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3)
+      const q = b + 16 + (c << 5)
+      const xc = x + 16 + (c << 7) // groups A0, A1, B0, B1 of the chunk, 32 bytes each
+      { // groups A0, B0
+        const wv = v128.load(q)
+        const ae = i16x8.mul(v128.and(wv, m), scA)
+        const ao = i16x8.mul(v128.and(i16x8.shr_u(wv, 8), m), scA)
+        const be = i16x8.mul(v128.and(i16x8.shr_u(wv, 4), m), scB)
+        const bo = i16x8.mul(i16x8.shr_u(wv, 12), scB)
+        let xp = xc
+        a0 = dot4(a0, ae, ao, be, bo, xp); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = dot4(a1, ae, ao, be, bo, xp); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = dot4(a2, ae, ao, be, bo, xp); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = dot4(a3, ae, ao, be, bo, xp); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = dot4(a4, ae, ao, be, bo, xp); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = dot4(a5, ae, ao, be, bo, xp); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = dot4(a6, ae, ao, be, bo, xp); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = dot4(a7, ae, ao, be, bo, xp); pin(o, a7) }
+      }
+      { // groups A1, B1
+        const wv = v128.load(q, 16)
+        const ae = i16x8.mul(v128.and(wv, m), scA)
+        const ao = i16x8.mul(v128.and(i16x8.shr_u(wv, 8), m), scA)
+        const be = i16x8.mul(v128.and(i16x8.shr_u(wv, 4), m), scB)
+        const bo = i16x8.mul(i16x8.shr_u(wv, 12), scB)
+        let xp = xc + 32
+        a0 = dot4(a0, ae, ao, be, bo, xp); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = dot4(a1, ae, ao, be, bo, xp); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = dot4(a2, ae, ao, be, bo, xp); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = dot4(a3, ae, ao, be, bo, xp); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = dot4(a4, ae, ao, be, bo, xp); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = dot4(a5, ae, ao, be, bo, xp); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = dot4(a6, ae, ao, be, bo, xp); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = dot4(a7, ae, ao, be, bo, xp); pin(o, a7) }
       }
     }
+    // The mins (imin = mins . bsum32) and the float part, four positions per f32x4, each lane as
+    // vecDotQ4KQ8K: sumf += (d * dy) * isum; sumf -= (dmin * dy) * imin.
+    const mn = i16x8.extend_high_i8x16_u(sm)
+    const d = f32x4.splat(half(load<u16>(b)))
+    const dmin = f32x4.splat(half(load<u16>(b, 2)))
+    let xq = x
+    let m0 = dot(mn, v128.load(xq, 528))
+    let dy = v128.load32_zero(xq)
+    let m1 = i32x4.splat(0), m2 = i32x4.splat(0), m3 = i32x4.splat(0)
+    if (P > 1) { xq += xs; m1 = dot(mn, v128.load(xq, 528)); dy = v128.load32_lane(xq, dy, 1) }
+    if (P > 2) { xq += xs; m2 = dot(mn, v128.load(xq, 528)); dy = v128.load32_lane(xq, dy, 2) }
+    if (P > 3) { xq += xs; m3 = dot(mn, v128.load(xq, 528)); dy = v128.load32_lane(xq, dy, 3) }
+    f0 = f32x4.add(f0, f32x4.mul(f32x4.mul(d, dy), f32x4.convert_i32x4_s(hsum4(a0, a1, a2, a3))))
+    f0 = f32x4.sub(f0, f32x4.mul(f32x4.mul(dmin, dy), f32x4.convert_i32x4_s(hsum4(m0, m1, m2, m3))))
+    if (P > 4) {
+      xq += xs; m0 = dot(mn, v128.load(xq, 528)); dy = v128.load32_zero(xq)
+      m1 = i32x4.splat(0); m2 = i32x4.splat(0); m3 = i32x4.splat(0)
+      if (P > 5) { xq += xs; m1 = dot(mn, v128.load(xq, 528)); dy = v128.load32_lane(xq, dy, 1) }
+      if (P > 6) { xq += xs; m2 = dot(mn, v128.load(xq, 528)); dy = v128.load32_lane(xq, dy, 2) }
+      if (P > 7) { xq += xs; m3 = dot(mn, v128.load(xq, 528)); dy = v128.load32_lane(xq, dy, 3) }
+      f1 = f32x4.add(f1, f32x4.mul(f32x4.mul(d, dy), f32x4.convert_i32x4_s(hsum4(a4, a5, a6, a7))))
+      f1 = f32x4.sub(f1, f32x4.mul(f32x4.mul(dmin, dy), f32x4.convert_i32x4_s(hsum4(m0, m1, m2, m3))))
+    }
+  }
+  storePass(o, os, f0, f1, P)
+}
+
+/** q4kPass for n (1..8) positions: one compiled pass per count. */
+function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
+  switch (n) {
+    case 1: { q4kPass(w, nb, x, xs, o, os, 1); break }
+    case 2: { q4kPass(w, nb, x, xs, o, os, 2); break }
+    case 3: { q4kPass(w, nb, x, xs, o, os, 3); break }
+    case 4: { q4kPass(w, nb, x, xs, o, os, 4); break }
+    case 5: { q4kPass(w, nb, x, xs, o, os, 5); break }
+    case 6: { q4kPass(w, nb, x, xs, o, os, 6); break }
+    case 7: { q4kPass(w, nb, x, xs, o, os, 7); break }
+    default: { q4kPass(w, nb, x, xs, o, os, 8); break }
   }
 }
 
 /**
- * Float dot of one Q4_K chunk (64 weights at q) with F32X activations at x (groups A0 A1 B0 B1,
- * 64 bytes each), scaled: dA * sum_A + dB * sum_B (f32x4). As in q4kChunk, the odd low nibbles are
- * taken as 256 q and the even high nibbles as 16 q; scaling back by a power of two is exact.
+ * out[p * rows + r] = row r of the Q4_K matrix at wPtr (rowBytes apart) . position p of the Q8KX
+ * activations at xPtr (rowBytes / 144 blocks each), for r < rows, p < nPos: each equal to
+ * vecDotQ4KQ8K bit for bit. One position: block by block per row. More: passes of up to POS_PASS
+ * positions, two passes per sweep over the rows (see common.ts).
  */
-@inline function q4kChunkF(q: usize, x: usize, dA: v128, dB: v128): v128 {
-  const w0 = v128.load(q)
-  const w1 = v128.load(q, 16)
-  const m000F = i16x8.splat(0x000f)
-  const m0F00 = i16x8.splat(0x0f00)
-  const m00F0 = i16x8.splat(0x00f0)
-  // 0x0F00 lanes reach 3840 and 0x00F0 lanes 240: both fit i16 and convert exactly.
-  const a1 = f32x4.add(fdot8(v128.and(w0, m000F), x), fdot8(v128.and(w1, m000F), x + 64))
-  const a256 = f32x4.add(fdot8(v128.and(w0, m0F00), x + 32), fdot8(v128.and(w1, m0F00), x + 96))
-  const b16 = f32x4.add(fdot8(v128.and(w0, m00F0), x + 128), fdot8(v128.and(w1, m00F0), x + 192))
-  const b1 = f32x4.add(fdot8(i16x8.shr_u(w0, 12), x + 160), fdot8(i16x8.shr_u(w1, 12), x + 224))
-  const sA = f32x4.add(a1, f32x4.mul(a256, f32x4.splat(<f32>1 / 256)))
-  const sB = f32x4.add(b1, f32x4.mul(b16, f32x4.splat(<f32>1 / 16)))
-  return f32x4.add(f32x4.mul(sA, dA), f32x4.mul(sB, dB))
-}
-
-/**
- * out[p * rows + r] = row r of the Q4_K matrix . position p of the F32X activations at xPtr
- * (rowBytes / 144 blocks each, 1120 bytes a block): float sums in f32x4 lanes.
- */
-export function q4k_f32_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 144)
   const rb = <usize>rowBytes
-  const xStride = nb * 1120
-  for (let p0 = 0; p0 < nPos; p0 += POS_TILE) {
-    const p1 = min<i32>(nPos, p0 + POS_TILE)
+  const xs = nb * 576
+  const os = <usize>rows << 2
+  if (nPos == 1) {
     for (let r = 0; r < rows; r++) {
       const w = wPtr + <usize>r * rb
-      for (let p = p0; p < p1; p++) {
-        const x0 = xPtr + <usize>p * xStride
-        let acc = f32x4.splat(0)
-        for (let i: usize = 0; i < nb; i++) {
-          const b = w + i * 144
-          const x = x0 + i * 1120
-          const sm = q4kScales(b)
-          const sc16 = i16x8.extend_low_i8x16_u(sm)
-          const mn16 = i16x8.extend_high_i8x16_u(sm)
-          const d = f32x4.splat(half(load<u16>(b)))
-          const dmin = f32x4.splat(half(load<u16>(b, 2)))
-          // d * scale_j and dmin * min_j as f32 (exact products of an fp16 and a 6-bit integer
-          // rounded once, as the reference's Math.fround(d * sc)).
-          let ds = f32x4.mul(d, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(sc16)))
-          const ds47 = f32x4.mul(d, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(sc16)))
-          const mins = f32x4.add(
-            f32x4.mul(f32x4.mul(dmin, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(mn16))), v128.load(x, 1024)),
-            f32x4.mul(f32x4.mul(dmin, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(mn16))), v128.load(x, 1040)))
-          acc = f32x4.sub(acc, mins)
-          for (let c: usize = 0; c < 4; c++) {
-            acc = f32x4.add(acc, q4kChunkF(b + 16 + (c << 5), x + (c << 8), f32x4.shuffle(ds, ds, 0, 0, 0, 0), f32x4.shuffle(ds, ds, 1, 1, 1, 1)))
-            ds = c == 1 ? ds47 : f32x4.shuffle(ds, ds, 2, 3, 0, 1)
-          }
-        }
-        store<f32>(outPtr + (<usize>(p * rows + r) << 2), fsum(acc))
-      }
+      const o = outPtr + (<usize>r << 2)
+      let sumf: f32 = 0
+      for (let i: usize = 0; i < nb; i++) sumf = q4kBlock(w + i * 144, xPtr + i * 576, sumf, o)
+      store<f32>(o, sumf)
+    }
+    return
+  }
+  const passes = (nPos + POS_PASS - 1) / POS_PASS
+  for (let k = 0; k < passes; k += 2) {
+    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
+    for (let r = 0; r < rows; r++) {
+      const w = wPtr + <usize>r * rb
+      q4kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
+      if (pC > pB) q4kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
     }
   }
 }

@@ -1,149 +1,140 @@
 /**
- * Q6_K weights (block_q6_K, 210 bytes / 256 values) against Q8KX activations (bit-exact with
- * vecDotQ6KQ8K) and against F32X activations (the float path, within 1e-5 of dotRowQ6K).
+ * Q6_K weights (block_q6_K, 210 bytes / 256 values: ql[128] low nibbles, qh[64] two high bits
+ * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
+ * float path (F32X activations) is in float_k.ts.
  */
-import {dot, fdot8, fsum, half, hsum, POS_TILE} from './common'
+import {dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
+
+// Speed notes (as in q4_k.ts): every product, one position included, runs in passes of up to 8
+// positions (q6kPass): each weight vector is decoded once per pass, (q - 32) * scale as i16, and
+// dotted with each position. Measured 9.0 -> ~10.8 GB/s for one position (the decode is no dearer
+// than the old per-quad scaling, and the pins order the loads), ~16.5 at 2 and ~25.5 at 8 (weight
+// bytes x positions per second). Decoding two 6-bit values per 16-bit lane at once (low byte: even
+// value, high byte: odd) and sign-extending after a bytewise -32 saved 2 of 13 operations a pair.
 
 /**
- * 64 weights: 16 at each of offsets 0, 32, 64, 96 of a 128-value half, from ql bytes qa (offsets
- * 0 / 64 in low / high nibbles), qb (32 / 96) and qh bytes hv (2 bits each), against Q8KX groups
- * g0, g0+2, g0+4, g0+6 starting at x, scaled by s0..s3. Returns sum_k s_k * sum q * x (q in 0..63).
+ * P positions (1..8, a constant after inlining) of one Q6_K row (nb blocks at w) against the Q8KX
+ * activations at x0 (xs bytes between positions): results to o + p * os. A block is four quads
+ * (h, is) of 64 weights: 16 at each of offsets 0, 32, 64, 96 of half h, in groups
+ * 8h + is + {0, 2, 4, 6}; each quad is decoded in two steps of four i16 vectors. |(q - 32) * sc|
+ * <= 4096, so a block's 256 products with |x| <= 127 sum within i32: integer sums exact.
  */
-@inline function q6kQuad(qa: v128, qb: v128, hv: v128, x: usize, s0: v128, s1: v128, s2: v128, s3: v128): v128 {
-  const m0F = i16x8.splat(0x000f)
-  const m30 = i16x8.splat(0x0030)
-  const e0 = v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30))
-  const o0 = v128.or(v128.and(i16x8.shr_u(qa, 8), m0F), v128.and(i16x8.shr_u(hv, 4), m30))
-  const e1 = v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30))
-  const o1 = v128.or(v128.and(i16x8.shr_u(qb, 8), m0F), v128.and(i16x8.shr_u(hv, 6), m30))
-  const e2 = v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30))
-  const o2 = v128.or(i16x8.shr_u(qa, 12), v128.and(i16x8.shr_u(hv, 8), m30))
-  const e3 = v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30))
-  const o3 = v128.or(i16x8.shr_u(qb, 12), v128.and(i16x8.shr_u(hv, 10), m30))
-  let acc = i32x4.mul(i32x4.add(dot(e0, v128.load(x)), dot(o0, v128.load(x, 16))), s0)
-  acc = i32x4.add(acc, i32x4.mul(i32x4.add(dot(e1, v128.load(x, 64)), dot(o1, v128.load(x, 80))), s1))
-  acc = i32x4.add(acc, i32x4.mul(i32x4.add(dot(e2, v128.load(x, 128)), dot(o2, v128.load(x, 144))), s2))
-  return i32x4.add(acc, i32x4.mul(i32x4.add(dot(e3, v128.load(x, 192)), dot(o3, v128.load(x, 208))), s3))
-}
-
-/** One Q6_K block against one Q8KX block, folded into sumf as vecDotQ6KQ8K does. */
-@inline function q6kBlock(b: usize, x: usize, sumf: f32): f32 {
-  const s8 = v128.load(b, 192)
-  const s16lo = i16x8.extend_low_i8x16_s(s8) // scales 0-7
-  const s16hi = i16x8.extend_high_i8x16_s(s8) // scales 8-15
-  // sum_g sc_g * sum (q - 32) x = sum_g sc_g * sum q x - 32 * sum_g sc_g * bsum16_g
-  const bias = hsum(i32x4.add(dot(s16lo, v128.load(x, 544)), dot(s16hi, v128.load(x, 560))))
-  // Four passes (a loop, see the Q4_K speed notes): pass i is half h = i >> 1 (ql 64 bytes, qh 32,
-  // groups 8h .. 8h+7) and sub-pass is = i & 1, covering groups 8h + is + {0, 2, 4, 6} (activations
-  // at x + 16 + 32 g); lanes 0 and 2 of sA / sB hold those groups' scales.
-  let sA = i32x4.extend_low_i16x8_s(s16lo)
-  let sB = i32x4.extend_high_i16x8_s(s16lo)
-  let acc = i32x4.splat(0)
-  for (let i: usize = 0; i < 4; i++) {
-    const ql = b + ((i >> 1) << 6) + ((i & 1) << 4)
-    const qh = b + 128 + ((i >> 1) << 5) + ((i & 1) << 4)
-    const xq = x + 16 + ((i >> 1) << 8) + ((i & 1) << 5)
-    acc = i32x4.add(acc, q6kQuad(v128.load(ql), v128.load(ql, 32), v128.load(qh), xq,
-      i32x4.shuffle(sA, sA, 0, 0, 0, 0), i32x4.shuffle(sA, sA, 2, 2, 2, 2), i32x4.shuffle(sB, sB, 0, 0, 0, 0), i32x4.shuffle(sB, sB, 2, 2, 2, 2)))
-    if (i == 1) {
-      sA = i32x4.extend_low_i16x8_s(s16hi)
-      sB = i32x4.extend_high_i16x8_s(s16hi)
-    } else {
-      sA = i32x4.shuffle(sA, sA, 1, 2, 3, 0)
-      sB = i32x4.shuffle(sB, sB, 1, 2, 3, 0)
+@inline function q6kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32): void {
+  let f0 = f32x4.splat(0) // sumf of positions 0-3
+  let f1 = f32x4.splat(0) // and 4-7
+  const m0F = i8x16.splat(0x0f)
+  const m30 = i8x16.splat(0x30)
+  const c32 = i8x16.splat(32)
+  for (let i: usize = 0; i < nb; i++) {
+    const b = w + i * 210
+    const x = x0 + i * 576
+    // Scales in the order the quads take them (quad q uses lanes 4q .. 4q + 3), as i16; sc holds
+    // the current quad's four in lanes 0-3.
+    const s8 = i8x16.swizzle(v128.load(b, 192), i8x16(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15))
+    let sc = i16x8.extend_low_i8x16_s(s8)
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0)
+    let a4 = i32x4.splat(0), a5 = i32x4.splat(0), a6 = i32x4.splat(0), a7 = i32x4.splat(0)
+    for (let q: usize = 0; q < 4; q++) {
+      // Quad q = (h, is) = (q >> 1, q & 1): ql bytes at 64h + 16is and + 32, qh at 128 + 32h + 16is;
+      // activations of groups 8h + is + {0, 2} at xq and xq + 64, {4, 6} at xq + 128 and xq + 192.
+      const ql = b + ((q >> 1) << 6) + ((q & 1) << 4)
+      const qh = b + 128 + ((q >> 1) << 5) + ((q & 1) << 4)
+      const xq = x + 16 + ((q >> 1) << 8) + ((q & 1) << 5)
+      { // offsets 0 and 32: low nibbles, high bits 0-1 and 2-3; t holds (q - 32) as i8 pairs
+        const qa = v128.load(ql)
+        const qb = v128.load(ql, 32)
+        const hv = v128.load(qh)
+        const s0 = i8x16.shuffle(sc, sc, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
+        const s1 = i8x16.shuffle(sc, sc, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)
+        const t0 = i8x16.sub(v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30)), c32)
+        const t1 = i8x16.sub(v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30)), c32)
+        const e0 = i16x8.mul(i16x8.shr_s(i16x8.shl(t0, 8), 8), s0)
+        const o0 = i16x8.mul(i16x8.shr_s(t0, 8), s0)
+        const e1 = i16x8.mul(i16x8.shr_s(i16x8.shl(t1, 8), 8), s1)
+        const o1 = i16x8.mul(i16x8.shr_s(t1, 8), s1)
+        let xp = xq
+        a0 = dot4(a0, e0, o0, e1, o1, xp); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = dot4(a1, e0, o0, e1, o1, xp); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = dot4(a2, e0, o0, e1, o1, xp); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = dot4(a3, e0, o0, e1, o1, xp); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = dot4(a4, e0, o0, e1, o1, xp); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = dot4(a5, e0, o0, e1, o1, xp); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = dot4(a6, e0, o0, e1, o1, xp); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = dot4(a7, e0, o0, e1, o1, xp); pin(o, a7) }
+      }
+      { // offsets 64 and 96: high nibbles, high bits 4-5 and 6-7 (loads repeated: fewer registers)
+        const qa = v128.load(ql)
+        const qb = v128.load(ql, 32)
+        const hv = v128.load(qh)
+        const s2 = i8x16.shuffle(sc, sc, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5)
+        const s3 = i8x16.shuffle(sc, sc, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7)
+        const t2 = i8x16.sub(v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30)), c32)
+        const t3 = i8x16.sub(v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30)), c32)
+        const e2 = i16x8.mul(i16x8.shr_s(i16x8.shl(t2, 8), 8), s2)
+        const o2 = i16x8.mul(i16x8.shr_s(t2, 8), s2)
+        const e3 = i16x8.mul(i16x8.shr_s(i16x8.shl(t3, 8), 8), s3)
+        const o3 = i16x8.mul(i16x8.shr_s(t3, 8), s3)
+        let xp = xq + 128
+        a0 = dot4(a0, e2, o2, e3, o3, xp); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = dot4(a1, e2, o2, e3, o3, xp); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = dot4(a2, e2, o2, e3, o3, xp); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = dot4(a3, e2, o2, e3, o3, xp); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = dot4(a4, e2, o2, e3, o3, xp); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = dot4(a5, e2, o2, e3, o3, xp); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = dot4(a6, e2, o2, e3, o3, xp); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = dot4(a7, e2, o2, e3, o3, xp); pin(o, a7) }
+      }
+      sc = q == 1 ? i16x8.extend_high_i8x16_s(s8) : i8x16.shuffle(sc, sc, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)
+    }
+    // The float part, four positions per f32x4, each lane as vecDotQ6KQ8K: sumf += (d * dy) * isum.
+    const d = f32x4.splat(half(load<u16>(b, 208)))
+    let xd = x
+    let dy = v128.load32_zero(xd)
+    if (P > 1) { xd += xs; dy = v128.load32_lane(xd, dy, 1) }
+    if (P > 2) { xd += xs; dy = v128.load32_lane(xd, dy, 2) }
+    if (P > 3) { xd += xs; dy = v128.load32_lane(xd, dy, 3) }
+    f0 = f32x4.add(f0, f32x4.mul(f32x4.mul(d, dy), f32x4.convert_i32x4_s(hsum4(a0, a1, a2, a3))))
+    if (P > 4) {
+      xd += xs; dy = v128.load32_zero(xd)
+      if (P > 5) { xd += xs; dy = v128.load32_lane(xd, dy, 1) }
+      if (P > 6) { xd += xs; dy = v128.load32_lane(xd, dy, 2) }
+      if (P > 7) { xd += xs; dy = v128.load32_lane(xd, dy, 3) }
+      f1 = f32x4.add(f1, f32x4.mul(f32x4.mul(d, dy), f32x4.convert_i32x4_s(hsum4(a4, a5, a6, a7))))
     }
   }
-  const isum = hsum(acc) - 32 * bias
-  return sumf + (half(load<u16>(b, 208)) * load<f32>(x)) * <f32>isum
+  storePass(o, os, f0, f1, P)
 }
 
-/** As q4k_matmul for Q6_K weights (rowBytes / 210 blocks a row), equal to vecDotQ6KQ8K bit for bit. */
+/** q6kPass for n (1..8) positions: one compiled pass per count. */
+function q6kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
+  switch (n) {
+    case 1: { q6kPass(w, nb, x, xs, o, os, 1); break }
+    case 2: { q6kPass(w, nb, x, xs, o, os, 2); break }
+    case 3: { q6kPass(w, nb, x, xs, o, os, 3); break }
+    case 4: { q6kPass(w, nb, x, xs, o, os, 4); break }
+    case 5: { q6kPass(w, nb, x, xs, o, os, 5); break }
+    case 6: { q6kPass(w, nb, x, xs, o, os, 6); break }
+    case 7: { q6kPass(w, nb, x, xs, o, os, 7); break }
+    default: { q6kPass(w, nb, x, xs, o, os, 8); break }
+  }
+}
+
+/**
+ * As q4k_matmul for Q6_K weights (rowBytes / 210 blocks a row), equal to vecDotQ6KQ8K bit for bit;
+ * passes of up to POS_PASS positions for any nPos, two per sweep over the rows.
+ */
 export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
   const rb = <usize>rowBytes
-  const xStride = nb * 576
-  for (let p0 = 0; p0 < nPos; p0 += POS_TILE) {
-    const p1 = min<i32>(nPos, p0 + POS_TILE)
+  const xs = nb * 576
+  const os = <usize>rows << 2
+  const passes = (nPos + POS_PASS - 1) / POS_PASS
+  for (let k = 0; k < passes; k += 2) {
+    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
     for (let r = 0; r < rows; r++) {
       const w = wPtr + <usize>r * rb
-      for (let p = p0; p < p1; p++) {
-        const x = xPtr + <usize>p * xStride
-        let s0: f32 = 0
-        for (let i: usize = 0; i < nb; i++) s0 = q6kBlock(w + i * 210, x + i * 576, s0)
-        store<f32>(outPtr + (<usize>(p * rows + r) << 2), s0)
-      }
-    }
-  }
-}
-
-/**
- * As q6kQuad with f32 activations (F32X groups g0, g0+2, g0+4, g0+6 from x) and f32 group scales
- * d * sc: returns sum_k ds_k * sum q x (q in 0..63; the -32 is applied by the caller).
- */
-@inline function q6kQuadF(qa: v128, qb: v128, hv: v128, x: usize, s0: v128, s1: v128, s2: v128, s3: v128): v128 {
-  const m0F = i16x8.splat(0x000f)
-  const m30 = i16x8.splat(0x0030)
-  const e0 = v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30))
-  const o0 = v128.or(v128.and(i16x8.shr_u(qa, 8), m0F), v128.and(i16x8.shr_u(hv, 4), m30))
-  const e1 = v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30))
-  const o1 = v128.or(v128.and(i16x8.shr_u(qb, 8), m0F), v128.and(i16x8.shr_u(hv, 6), m30))
-  const e2 = v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30))
-  const o2 = v128.or(i16x8.shr_u(qa, 12), v128.and(i16x8.shr_u(hv, 8), m30))
-  const e3 = v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30))
-  const o3 = v128.or(i16x8.shr_u(qb, 12), v128.and(i16x8.shr_u(hv, 10), m30))
-  let acc = f32x4.mul(f32x4.add(fdot8(e0, x), fdot8(o0, x + 32)), s0)
-  acc = f32x4.add(acc, f32x4.mul(f32x4.add(fdot8(e1, x + 128), fdot8(o1, x + 160)), s1))
-  acc = f32x4.add(acc, f32x4.mul(f32x4.add(fdot8(e2, x + 256), fdot8(o2, x + 288)), s2))
-  return f32x4.add(acc, f32x4.mul(f32x4.add(fdot8(e3, x + 384), fdot8(o3, x + 416)), s3))
-}
-
-/** As q4k_f32_matmul for Q6_K weights (rowBytes / 210 blocks a row). */
-export function q6k_f32_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  const nb = <usize>(rowBytes / 210)
-  const rb = <usize>rowBytes
-  const xStride = nb * 1120
-  for (let p0 = 0; p0 < nPos; p0 += POS_TILE) {
-    const p1 = min<i32>(nPos, p0 + POS_TILE)
-    for (let r = 0; r < rows; r++) {
-      const w = wPtr + <usize>r * rb
-      for (let p = p0; p < p1; p++) {
-        const x0 = xPtr + <usize>p * xStride
-        let acc = f32x4.splat(0)
-        for (let i: usize = 0; i < nb; i++) {
-          const b = w + i * 210
-          const x = x0 + i * 1120
-          const d = f32x4.splat(half(load<u16>(b, 208)))
-          const s8 = v128.load(b, 192)
-          const s16lo = i16x8.extend_low_i8x16_s(s8)
-          const s16hi = i16x8.extend_high_i8x16_s(s8)
-          // d * scale_g for the 16 groups, and the -32 offset: 32 * sum_g ds_g * sum16_g.
-          const dsA = f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(s16lo)))
-          const dsB = f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(s16lo)))
-          const dsC = f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(s16hi)))
-          const dsD = f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(s16hi)))
-          const bias = f32x4.add(
-            f32x4.add(f32x4.mul(dsA, v128.load(x, 1056)), f32x4.mul(dsB, v128.load(x, 1072))),
-            f32x4.add(f32x4.mul(dsC, v128.load(x, 1088)), f32x4.mul(dsD, v128.load(x, 1104))))
-          acc = f32x4.sub(acc, f32x4.mul(bias, f32x4.splat(32)))
-          let sA = dsA
-          let sB = dsB
-          for (let k: usize = 0; k < 4; k++) {
-            const ql = b + ((k >> 1) << 6) + ((k & 1) << 4)
-            const qh = b + 128 + ((k >> 1) << 5) + ((k & 1) << 4)
-            const xq = x + ((k >> 1) << 9) + ((k & 1) << 6)
-            acc = f32x4.add(acc, q6kQuadF(v128.load(ql), v128.load(ql, 32), v128.load(qh), xq,
-              f32x4.shuffle(sA, sA, 0, 0, 0, 0), f32x4.shuffle(sA, sA, 2, 2, 2, 2), f32x4.shuffle(sB, sB, 0, 0, 0, 0), f32x4.shuffle(sB, sB, 2, 2, 2, 2)))
-            if (k == 1) {
-              sA = dsC
-              sB = dsD
-            } else {
-              sA = f32x4.shuffle(sA, sA, 1, 2, 3, 0)
-              sB = f32x4.shuffle(sB, sB, 1, 2, 3, 0)
-            }
-          }
-        }
-        store<f32>(outPtr + (<usize>(p * rows + r) << 2), fsum(acc))
-      }
+      q6kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
+      if (pC > pB) q6kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
     }
   }
 }

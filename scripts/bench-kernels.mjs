@@ -5,13 +5,18 @@
  * once (random bytes with realistic fp16 scales: every nibble pattern, valid blocks) in a shared
  * WebAssembly.Memory, as the engine holds weights.
  *
- *   npm run bench [-- --rows 14336 --cols 4096 --seconds 1 --types Q4_K,Q6_K]
+ *   npm run bench [-- --rows 14336 --cols 4096 --seconds 1 --types Q4_K,Q6_K --positions 1,16,64]
+ *
+ * --positions takes a list: each count is a batched product of that many activation vectors, and
+ * its GB/s counts the weights once per position (bytes x positions / time), the rate a prompt sees.
+ * --wasm FILE times another build of assembly/ (e.g. `asc ... -o /tmp/k.wasm`) instead of
+ * dist/wasm/kernels.wasm. --no-float skips the float-activation paths.
  *
  * Needs the build (dist/): `npm run build`. Every fast result is checked against the reference
- * before it is timed (integer paths bit for bit, float paths within 1e-5).
+ * before it is timed (integer paths bit for bit, float paths within 1e-5; first and last position).
  */
 import {randomFillSync} from 'node:crypto'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
 
 const dist = new URL('../dist/', import.meta.url)
@@ -31,9 +36,14 @@ const {values: opt} = parseArgs({options: {
   types: {type: 'string', default: 'Q4_K,Q6_K,Q8_0,F16,F32'},
   positions: {type: 'string', default: '1'},
   'no-reference': {type: 'boolean', default: false},
+  'no-float': {type: 'boolean', default: false},
+  wasm: {type: 'string'},
 }})
-const rows = Number(opt.rows), cols = Number(opt.cols), seconds = Number(opt.seconds), nPos = Number(opt.positions)
+const rows = Number(opt.rows), cols = Number(opt.cols), seconds = Number(opt.seconds)
+const positions = opt.positions.split(',').map(Number)
+const nPos = Math.max(...positions) // room for the largest batch
 if (cols % 256 !== 0) throw new Error('--cols must be a multiple of 256')
+if (!positions.every((p) => Number.isInteger(p) && p > 0)) throw new Error('--positions must be a list of positive integers')
 
 /** type name -> [ggml type, block values, block bytes, offsets of fp16 scales in a block] */
 const types = {
@@ -48,7 +58,9 @@ const maxBytes = Math.max(...wanted.map((t) => (cols / types[t][1]) * types[t][2
 const actBytes = ((cols / 256) * 1120 + cols * 4) * nPos
 const memory = createSharedMemory(maxBytes + actBytes + rows * 4 * nPos + 4096)
 const heap = new Uint8Array(memory.buffer)
-const k = instantiateWasmKernels(memory)
+const k = opt.wasm
+  ? new WebAssembly.Instance(new WebAssembly.Module(readFileSync(opt.wasm)), {env: {memory}}).exports
+  : instantiateWasmKernels(memory)
 const wPtr = 0, xPtr = maxBytes, actPtr = xPtr + cols * 4 * nPos, outPtr = actPtr + (cols / 256) * 1120 * nPos + 1024
 
 /**
@@ -77,10 +89,10 @@ const x = new Float32Array(cols * nPos) // (nPos, cols)
 for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 2
 new Float32Array(memory.buffer, xPtr, x.length).set(x)
 
-console.log(`matrix ${rows} x ${cols}, ${nPos} position(s), one thread, best of ~${seconds}s per variant; Node ${process.version}`)
-if (nPos > 1) console.log('GB/s counts the weights once per position (bytes x positions / time)')
-console.log('type  | MB     | variant                      | GB/s (wall) | GB/s (cpu) | ms/matvec')
-console.log('------|--------|------------------------------|-------------|------------|----------')
+console.log(`matrix ${rows} x ${cols}, one thread, best of ~${seconds}s per variant; Node ${process.version}${opt.wasm ? `; ${opt.wasm}` : ''}`)
+console.log('GB/s counts the weights once per position (bytes x positions / time); ms is per product')
+console.log('type  | MB     | pos | variant                      | GB/s (wall) | GB/s (cpu) | ms/product')
+console.log('------|--------|-----|------------------------------|-------------|------------|-----------')
 for (const name of wanted) {
   const [type, blockValues, blockBytes, halves] = types[name]
   const rowBytes = (cols / blockValues) * blockBytes
@@ -98,49 +110,53 @@ for (const name of wanted) {
     for (let b = 0; b < bytes / blockBytes; b++) for (const h of halves) dv.setUint16(wPtr + b * blockBytes + h, scale, true)
   }
   const fast = requireWasmKernel(type)
-  const out = new Float32Array(memory.buffer, outPtr, rows)
-  const runFast = () => fast.matmul(k, wPtr, rowBytes, rows, fast.prepare(k, xPtr, cols, nPos, actPtr), nPos, outPtr)
-
-  // Validate before timing: a handful of rows against the reference.
-  runFast()
+  const out = new Float32Array(memory.buffer, outPtr, rows * nPos)
   const ref = kernelFor(type)
   let refInt, q
   if (type === GGMLType.Q4_K || type === GGMLType.Q6_K) {
     q = new Uint8Array((cols / 256) * 292)
-    quantizeRowQ8K(x, 0, cols, q, 0)
     refInt = type === GGMLType.Q4_K ? vecDotQ4KQ8K : vecDotQ6KQ8K
   } else if (type === GGMLType.Q8_0) {
     q = new Uint8Array((cols / 32) * 34)
-    quantizeRowQ8_0(x, 0, cols, q, 0)
     refInt = vecDotQ8_0Q8_0
   }
-  for (const r of [0, 1, rows >> 1, rows - 1]) {
-    const want = refInt ? refInt(w, r * rowBytes, cols, q, 0) : ref.dotRow(w, r * rowBytes, cols, x, 0)
-    const ok = refInt ? out[r] === want : Math.abs(out[r] - want) <= 1e-5 * Math.max(1, Math.abs(want)) * Math.sqrt(cols)
-    if (!ok) throw new Error(`${name}: fast row ${r} = ${out[r]}, reference ${want}`)
+  const quantize = (p) => type === GGMLType.Q8_0 ? quantizeRowQ8_0(x, p * cols, cols, q, 0) : quantizeRowQ8K(x, p * cols, cols, q, 0)
+  /** Checks a handful of rows of the first and last position of an n-position result. */
+  const validate = (n, what, exact) => {
+    for (const p of new Set([0, n - 1])) {
+      if (exact) quantize(p)
+      for (const r of [0, 1, rows >> 1, rows - 1]) {
+        const want = exact ? refInt(w, r * rowBytes, cols, q, 0) : ref.dotRow(w, r * rowBytes, cols, x, p * cols)
+        const got = out[p * rows + r]
+        const ok = exact ? got === want : Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)) * Math.sqrt(cols)
+        if (!ok) throw new Error(`${name}: ${what} row ${r} position ${p} of ${n} = ${got}, reference ${want}`)
+      }
+    }
   }
+  const line = (variant, n, [wall, cpu]) => console.log(
+    `${name.padEnd(5)} | ${(bytes / 1e6).toFixed(1).padStart(6)} | ${String(n).padStart(3)} | ${variant.padEnd(28)} | ${(n * bytes / wall / 1e6).toFixed(2).padStart(11)} | ${(n * bytes / cpu / 1e6).toFixed(2).padStart(10)} | ${wall.toFixed(2)}`)
 
-  const line = (variant, [wall, cpu], positions = 1) => console.log(
-    `${name.padEnd(5)} | ${(bytes / 1e6).toFixed(1).padStart(6)} | ${variant.padEnd(28)} | ${(positions * bytes / wall / 1e6).toFixed(2).padStart(11)} | ${(positions * bytes / cpu / 1e6).toFixed(2).padStart(10)} | ${wall.toFixed(2)}`)
-  if (!opt['no-reference'] && nPos === 1) {
-    line('reference, f32 activations', time(() => { for (let r = 0; r < rows; r++) out[r] = ref.dotRow(w, r * rowBytes, cols, x, 0) }))
+  if (!opt['no-reference']) {
+    line('reference, f32 activations', 1, time(() => { for (let r = 0; r < rows; r++) out[r] = ref.dotRow(w, r * rowBytes, cols, x, 0) }))
     if (refInt) {
-      line('reference, 8-bit activations', time(() => {
-        if (type === GGMLType.Q8_0) quantizeRowQ8_0(x, 0, cols, q, 0)
-        else quantizeRowQ8K(x, 0, cols, q, 0)
+      line('reference, 8-bit activations', 1, time(() => {
+        quantize(0)
         for (let r = 0; r < rows; r++) out[r] = refInt(w, r * rowBytes, cols, q, 0)
       }))
     }
   }
-  line(refInt ? 'wasm simd, 8-bit activations' : 'wasm simd, f32 activations', time(runFast), nPos)
-  const floatPath = refInt ? wasmFloatKernelFor(type) : undefined
-  if (floatPath) {
-    const runFloat = () => floatPath.matmul(k, wPtr, rowBytes, rows, floatPath.prepare(k, xPtr, cols, nPos, actPtr), nPos, outPtr)
-    runFloat()
-    for (const r of [0, 1, rows >> 1, rows - 1]) {
-      const want = ref.dotRow(w, r * rowBytes, cols, x, 0)
-      if (!(Math.abs(out[r] - want) <= 1e-5 * Math.max(1, Math.abs(want)) * Math.sqrt(cols))) throw new Error(`${name}: float path row ${r} = ${out[r]}, reference ${want}`)
+  const floatPath = refInt && !opt['no-float'] ? wasmFloatKernelFor(type) : undefined
+  for (const n of positions) {
+    // Validate before timing.
+    const runFast = () => fast.matmul(k, wPtr, rowBytes, rows, fast.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
+    runFast()
+    validate(n, 'fast', Boolean(refInt))
+    line(refInt ? 'wasm simd, 8-bit activations' : 'wasm simd, f32 activations', n, time(runFast))
+    if (floatPath) {
+      const runFloat = () => floatPath.matmul(k, wPtr, rowBytes, rows, floatPath.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
+      runFloat()
+      validate(n, 'float path', false)
+      line('wasm simd, f32 activations', n, time(runFloat))
     }
-    line('wasm simd, f32 activations', time(runFloat), nPos)
   }
 }

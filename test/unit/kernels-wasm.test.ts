@@ -1,10 +1,10 @@
 /**
  * The WebAssembly SIMD kernels against the scalar references: the 8-bit paths (Q4_K, Q6_K, Q8_0
  * with quantized activations) bit for bit, the float paths (F32, F16, and Q4_K / Q6_K with f32
- * activations) within 1e-5 relative to sum |w x|. Rows
- * are odd in number, rows have 1 to 17 blocks, batches have 1 to 35 positions (several 16-position
- * tiles), and the weights start at unaligned offsets of a shared memory, as the engine's arena may
- * place them.
+ * activations) within 1e-5 relative to sum |w x|. Rows are odd in number, rows have 1 to 17
+ * blocks, batches have 1 to 35 positions (the 8-bit paths: every count 1..20 and 33, so every pass
+ * size 1..8 and multi-pass splits), and the weights start at unaligned offsets of a shared memory,
+ * as the engine's arena may place them.
  */
 import {expect} from 'chai'
 import {readdirSync, readFileSync, statSync} from 'node:fs'
@@ -162,6 +162,54 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         }
       })
     }
+  }
+
+  // Batched 8-bit products run in passes of up to 8 positions that share one decode of each weight
+  // block (counts cut into near-equal passes, swept two at a time, a pass's first output slot used
+  // as a scratch store): every count 1..20 and 33, odd row counts, several blocks, a misaligned
+  // matrix, and guard bytes on both sides of the output that must stay untouched.
+  const batchCases: Array<[string, GGMLType, number, number[], number, number, typeof vecDotQ4KQ8K, typeof quantizeRowQ8K]> = [
+    ['Q4_K', GGMLType.Q4_K, Q4_K_BLOCK_BYTES, [0, 2], 256, Q8_K_BLOCK_BYTES, vecDotQ4KQ8K, quantizeRowQ8K],
+    ['Q6_K', GGMLType.Q6_K, Q6_K_BLOCK_BYTES, [208], 256, Q8_K_BLOCK_BYTES, vecDotQ6KQ8K, quantizeRowQ8K],
+    ['Q8_0', GGMLType.Q8_0, Q8_0_BLOCK_BYTES, [0], 32, Q8_0_BLOCK_BYTES, vecDotQ8_0Q8_0, quantizeRowQ8_0],
+  ]
+  for (const [name, type, blockBytes, halfAt, blockValues, refBlockBytes, vecDot, quantizeAct] of batchCases) {
+    it(`${name}: batches of 1..20 and 33 positions (odd rows, several blocks) equal the reference bit for bit and write only their output`, () => {
+      const blocks = type === GGMLType.Q8_0 ? 7 : 3
+      const n = blockValues * blocks
+      const rowBytes = blocks * blockBytes
+      const maxPos = 33
+      const kernel = requireWasmKernel(type)
+      const x = gaussian(n * maxPos, 60 + blocks, 1.5)
+      const xp = putFloats(x)
+      const act = alloc(kernel.activationBytes(n) * maxPos, 16)
+      const q = new Uint8Array((n / blockValues) * refBlockBytes)
+      const want: number[][] = [] // [position][row], for the largest row count
+      const maxRows = 9
+      const w = randomQuantRows(blockBytes, halfAt, blocks * maxRows, 61)
+      const wp = alloc(w.length, 7)
+      heap.set(w, wp)
+      for (let p = 0; p < maxPos; p++) {
+        quantizeAct(x, p * n, n, q, 0)
+        want.push(Array.from({length: maxRows}, (_, r) => vecDot(w, r * rowBytes, n, q, 0)))
+      }
+      const guard = 64
+      const mark = top
+      for (const rows of [1, 3, 5, 9]) {
+        for (const nPos of [...Array.from({length: 20}, (_, i) => i + 1), 33]) {
+          const out = alloc(4 * rows * nPos + 2 * guard) + guard
+          heap.fill(0xa5, out - guard, out + 4 * rows * nPos + guard)
+          kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, nPos, act), nPos, out)
+          const got = floatsAt(out, rows * nPos)
+          for (let p = 0; p < nPos; p++) {
+            for (let r = 0; r < rows; r++) expect(got[p * rows + r], `${rows} rows, ${nPos} positions: row ${r} position ${p}`).to.equal(want[p][r])
+          }
+          const before = heap.subarray(out - guard, out), after = heap.subarray(out + 4 * rows * nPos, out + 4 * rows * nPos + guard)
+          expect(before.every((b) => b === 0xa5) && after.every((b) => b === 0xa5), `${rows} rows, ${nPos} positions: bytes outside the output changed`).to.equal(true)
+        }
+        top = mark // reuse the output space for the next row count
+      }
+    })
   }
 
   const floatQuantCases: Array<[string, GGMLType, number, number[], typeof dotRowQ4K, typeof dequantizeRowQ4K]> = [
