@@ -86,16 +86,6 @@ export function toHalf(x: f32): u32 {
   return v128.or(v128.bitselect(special, finite, isSpecial), sign)
 }
 
-/** fp16 bits in the low half of each i32 lane -> f32x4, exact, inf/NaN kept (as half()). */
-@inline export function halves4(h: v128): v128 {
-  const em = v128.and(h, i32x4.splat(0x7fff))
-  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16)
-  const finite = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(reinterpret<f32>(0x77800000)))
-  const special = v128.or(i32x4.shl(em, 13), i32x4.splat(0x7f800000))
-  const isSpecial = i32x4.gt_s(em, i32x4.splat(0x7bff))
-  return v128.or(v128.bitselect(special, finite, isSpecial), sign)
-}
-
 /** sum over 8 weights (i16 lanes of q, each an exact small integer) times 8 f32 activations at x. */
 @inline export function fdot8(q: v128, x: usize): v128 {
   return f32x4.add(

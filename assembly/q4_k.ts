@@ -3,18 +3,20 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {dot, dot4, half, halves4, hsum4, passStart, pin, POS_PASS, storePass} from './common'
+import {dot, dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
 
 // Speed notes (V8 TurboFan on x64, Zen 5, scripts/bench-kernels.mjs, one thread, CPU time).
 // One position (generation): rows go one at a time (pairs of rows sharing the activation loads ran
 // 25% slower: register spills); a block is four one-chunk steps in straight-line code, each pinned
 // (common.ts pin: without the stores V8 issues every load of the block first and spills them, which
-// is why this was a loop of chunks before; loop 10.3, pinned straight line 12.8 GB/s); the scales
-// are unpacked with byte shuffles and the float tail runs in f32x4 lanes.
+// is why this was a loop of chunks before); the scales are unpacked with byte shuffles, d and dmin
+// decoded as scalars. V8 rebuilds a v128 constant (3-4 instructions) at each use inside a loop
+// unless the function uses it elsewhere too: with the passes inlined into q4k_matmul and no vector
+// fp16 decode of its own, the one-position loop shares its constants (10.3 -> 12.4 GB/s in all).
 // Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
 // decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a
 // position costs only its loads, dot_i16x8 and adds: 9.8 -> ~19.5 GB/s (weight bytes x positions
-// per second) at 8 positions, ~16.5 at 4, ~13.5 at 2. A chunk loop whose two halves are written
+// per second) at 8 positions, ~17.5 at 4, ~14 at 2. A chunk loop whose two halves are written
 // out ran as fast as a fully unrolled block (within 3%); a loop over the halves ran 3% slower.
 
 /**
@@ -74,11 +76,10 @@ import {dot, dot4, half, halves4, hsum4, passStart, pin, POS_PASS, storePass} fr
   pin(o, acc)
   const md = dot(mn16, v128.load(x, 528))
   const v = i32x4.add(i32x4.shuffle(acc, md, 0, 1, 4, 5), i32x4.shuffle(acc, md, 2, 3, 6, 7))
-  const sums = f32x4.convert_i32x4_s(i32x4.add(v, i32x4.shuffle(v, v, 1, 0, 3, 2)))
-  const dd = i8x16.swizzle(v128.load32_splat(b), i8x16(0, 1, -1, -1, 0, 1, -1, -1, 2, 3, -1, -1, 2, 3, -1, -1))
-  const p = f32x4.mul(f32x4.mul(halves4(dd), f32x4.splat(load<f32>(x))), sums)
-  sumf = sumf + f32x4.extract_lane(p, 0)
-  return sumf - f32x4.extract_lane(p, 2)
+  const sums = f32x4.convert_i32x4_s(i32x4.add(v, i32x4.shuffle(v, v, 1, 0, 3, 2))) // isum, isum, imin, imin
+  const dy = load<f32>(x)
+  sumf = sumf + (half(load<u16>(b)) * dy) * f32x4.extract_lane(sums, 0)
+  return sumf - (half(load<u16>(b, 2)) * dy) * f32x4.extract_lane(sums, 2)
 }
 
 /**
@@ -166,8 +167,8 @@ import {dot, dot4, half, halves4, hsum4, passStart, pin, POS_PASS, storePass} fr
   storePass(o, os, f0, f1, P)
 }
 
-/** q4kPass for n (1..8) positions: one compiled pass per count. */
-function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
+/** q4kPass for n (1..8) positions: one compiled pass per count (inlined: see the speed notes). */
+@inline function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
   switch (n) {
     case 1: { q4kPass(w, nb, x, xs, o, os, 1); break }
     case 2: { q4kPass(w, nb, x, xs, o, os, 2); break }

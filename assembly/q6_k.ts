@@ -105,8 +105,8 @@ import {dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
   storePass(o, os, f0, f1, P)
 }
 
-/** q6kPass for n (1..8) positions: one compiled pass per count. */
-function q6kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
+/** q6kPass for n (1..8) positions: one compiled pass per count (inlined, as in q4_k.ts). */
+@inline function q6kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
   switch (n) {
     case 1: { q6kPass(w, nb, x, xs, o, os, 1); break }
     case 2: { q6kPass(w, nb, x, xs, o, os, 2); break }

@@ -58,8 +58,8 @@ import {dot, half, hsum, hsum4, passStart, pin, POS_PASS, storePass} from './com
   storePass(o, os, f0, f1, P)
 }
 
-/** q8_0Pass for n (1..8) positions: one compiled pass per count. */
-function q8_0PassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
+/** q8_0Pass for n (1..8) positions: one compiled pass per count (inlined, as in q4_k.ts). */
+@inline function q8_0PassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
   switch (n) {
     case 1: { q8_0Pass(w, nb, x, xs, o, os, 1); break }
     case 2: { q8_0Pass(w, nb, x, xs, o, os, 2); break }
