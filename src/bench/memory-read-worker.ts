@@ -22,7 +22,8 @@ const port = parentPort
 port?.postMessage({type: 'ready'} satisfies FromReader)
 port?.on('message', (m: ToReader) => {
   port.postMessage({type: 'armed'} satisfies FromReader)
-  while (Atomics.load(ctl, 0) < m.go) Atomics.wait(ctl, 0, Atomics.load(ctl, 0))
+  // Wait on the value just compared: a store between the comparison and the wait then returns at once.
+  for (let v = Atomics.load(ctl, 0); v < m.go; v = Atomics.load(ctl, 0)) Atomics.wait(ctl, 0, v)
   const startMs = performance.timeOrigin + performance.now()
   buffer.subarray(0, m.length).indexOf(1)
   port.postMessage({type: 'done', startMs, endMs: performance.timeOrigin + performance.now()} satisfies FromReader)
