@@ -61,9 +61,6 @@ export async function loadTransformer(source: ModelSource, options: ModelLoadOpt
 }
 
 async function createMatmul(weights: ModelWeights, state: RunState, kernels: KernelChoice, threads: number): Promise<Matmul> {
-  if (kernels === 'reference') {
-    const c = state.config
-    return referenceMatmul(Math.max(c.dim, c.ffnHidden, c.attnOutDim))
-  }
+  if (kernels === 'reference') return referenceMatmul(state)
   return createFastMatmul(weights, state, {threads})
 }

@@ -14,14 +14,17 @@
  * every thread and by every matrix of the call.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
+ * A layer's attention also runs on the pool when it is large enough (long prompts, long contexts).
  */
 import {LlmfragError} from '../errors.js'
 import {GGMLType} from '../gguf/ggml-types.js'
 import {wasmKernelFor, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
 import {ComputePool} from '../parallel/pool.js'
+import {writeAttentionJob} from '../parallel/attention-job.js'
 import {type MatmulPart, writeMatmulJob} from '../parallel/matmul-job.js'
 import {MAX_PARTS} from '../parallel/protocol.js'
 import type {ArenaSlice} from './arena.js'
+import {attention} from './attention.js'
 import {type Matmul, matmulRows} from './matmul.js'
 import type {RunState} from './state.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
@@ -81,9 +84,19 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
     for (const f of ['q8kx', 'q80x'] as const) if (at.has(f)) act.set(f, at.get(f) ?? 0)
     scratch.set(region, {xin: at.get('xin') ?? 0, act, out: at.get('out') ?? 0})
   }
-  const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers: [state.buffer], spinMicros: o.spinMicros})
+  // Shared buffers the threads write into or read from: 0 the run state, then each layer's keys, then its values.
+  const buffers = [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
+  const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers, spinMicros: o.spinMicros})
   return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)))
 }
+
+function sharedBuffer(a: Float32Array): SharedArrayBuffer {
+  if (!(a.buffer instanceof SharedArrayBuffer)) throw new LlmfragError('INTERNAL', 'the KV cache must live in shared memory')
+  return a.buffer
+}
+
+/** Multiply-adds below which a layer's attention runs on the calling thread (a pool job costs tens of µs). */
+const ATTENTION_POOL_MIN = 1 << 17
 
 class FastMatmul implements Matmul {
   readonly kind = 'fast'
@@ -101,6 +114,21 @@ class FastMatmul implements Matmul {
 
   get threads(): number {
     return this.pool.threads
+  }
+
+  attention(layer: number, n: number, pos0: number): void {
+    const c = this.state.config
+    const work = n * (pos0 + n) * c.heads * (c.headDim + c.headDimV)
+    if (this.pool.threads === 1 || work < ATTENTION_POOL_MIN) {
+      attention(c, this.state, layer, n, pos0)
+      return
+    }
+    const s = this.state
+    writeAttentionJob(this.pool.job, {
+      dims: c, n, pos0, q: {buffer: 0, offset: s.q.byteOffset / 4}, keys: 1 + layer, values: 1 + c.layers + layer,
+      out: {buffer: 0, offset: s.attOut.byteOffset / 4},
+    })
+    this.pool.run()
   }
 
   run(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number): void {

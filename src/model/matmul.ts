@@ -1,5 +1,6 @@
 /**
- * Every matrix product of the forward pass goes through one `Matmul`:
+ * Every matrix product of the forward pass goes through one `Matmul` (and so does the attention,
+ * the other part worth splitting over threads):
  *   outs[j][p * w.rows + r] = sum_i W_j[r, i] * x[p * w.cols + i]   for p < nRows, r < W_j.rows
  * x: (nRows, cols) float32, outs[j]: (nRows, ws[j].rows) float32. nRows is 1 when decoding and the
  * number of prompt positions in a batch. Several matrices that read the same input (Q, K and V;
@@ -10,6 +11,8 @@
  * what --safe-mode runs) and the fast one (matmul-fast.ts: WebAssembly SIMD with 8-bit
  * activations, split by rows over a worker pool).
  */
+import {attention} from './attention.js'
+import type {RunState} from './state.js'
 import type {WeightTensor} from './weights.js'
 
 export interface Matmul {
@@ -17,6 +20,8 @@ export interface Matmul {
   /** Compute threads, the calling thread included. */
   readonly threads: number
   run(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number): void
+  /** A layer's attention for batch positions 0..n-1 at pos0.. (src/model/attention.ts), on the same threads. */
+  attention(layer: number, n: number, pos0: number): void
   /** Stops worker threads, if any (idempotent). */
   close(): Promise<void>
 }
@@ -60,15 +65,17 @@ export function matmulRows(w: WeightTensor, x: Float32Array, out: Float32Array, 
   }
 }
 
-/** The reference Matmul for matrices up to maxCols wide (its scratch row is allocated once). */
-export function referenceMatmul(maxCols: number): Matmul {
-  const scratch = new Float32Array(maxCols) // (maxCols): one dequantized weight row
+/** The reference Matmul over a run state (its scratch row, for the widest matrix input, is allocated once). */
+export function referenceMatmul(state: RunState): Matmul {
+  const c = state.config
+  const scratch = new Float32Array(Math.max(c.dim, c.ffnHidden, c.attnOutDim)) // one dequantized weight row
   return {
     kind: 'reference',
     threads: 1,
     run(ws, x, outs, nRows) {
       ws.forEach((w, j) => matmulRows(w, x, outs[j], nRows, 0, w.rows, scratch))
     },
+    attention: (layer, n, pos0) => attention(c, state, layer, n, pos0),
     close: async () => {},
   }
 }

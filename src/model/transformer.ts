@@ -8,7 +8,6 @@
  *   logits = Wout · norm(x)                                  (n or 1, vocab)
  */
 import {LlmfragError} from '../errors.js'
-import {attention} from './attention.js'
 import type {ModelConfig} from './config.js'
 import type {Matmul} from './matmul.js'
 import {addInPlace, rmsnorm, rope, ropeAngles, swiglu} from './ops.js'
@@ -72,7 +71,7 @@ export class Transformer {
         const vo = (pos + p) * kvDimV
         for (let i = 0; i < kvDimV; i++) values[vo + i] = s.v[p * kvDimV + i]
       }
-      attention(c, s, l, n, pos)
+      mm.attention(l, n, pos)
       mm.run([L.wo], s.attOut, [s.xb], n)
       addInPlace(s.x, s.xb, n * dim)
 

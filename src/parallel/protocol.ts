@@ -34,7 +34,7 @@
  *   3 totalChunks      C
  *   4 scratchPerThread bytes of kernel output scratch each thread owns in every memory
  *   5 threads          T
- *   then per part i, PART_WORDS words at 8 + i * PART_WORDS:
+ *   then, for JOB_MATMUL, per part i, PART_WORDS words at 8 + i * PART_WORDS:
  *   0 type        GGMLType of the weights (selects the WebAssembly kernel)
  *   1 memory      index of the WebAssembly memory holding weights, activations and scratch
  *   2 wPtr        byte offset of row 0 of the weights
@@ -48,6 +48,13 @@
  *   10 firstChunk index of this part's first chunk in the job
  *   11 scratch    byte offset of thread 0's output scratch in `memory` (thread t: + t * scratchPerThread)
  *   12 posTile    positions per kernel call (so a tile of activations stays in L2 across rows)
+ *   or, for JOB_ATTENTION (one layer's attention, src/model/attention.ts; chunk c is batch position
+ *   floor(c / kvHeads) and kv head c % kvHeads with its group of query heads), from word 8:
+ *   0 pos0        absolute position of batch position 0
+ *   1 heads, 2 kvHeads, 3 headDim, 4 headDimV
+ *   5 qBuffer, 6 qOffset         q (n, heads * headDim): buffer index and float offset
+ *   7 kBuffer, 8 vBuffer         the layer's key and value caches (whole buffers)
+ *   9 outBuffer, 10 outOffset    out (n, heads * headDimV)
  */
 import type {SharedWasmMemory} from '../kernels/wasm/kernels-wasm.js'
 
@@ -59,6 +66,7 @@ export const ERRLEN = 5
 export const JOB_WORD = 8
 
 export const JOB_MATMUL = 1
+export const JOB_ATTENTION = 2
 export const MAX_PARTS = 4
 export const JOB_HEADER_WORDS = 8
 export const PART_WORDS = 13
@@ -76,6 +84,11 @@ export const J = {kind: 0, nPos: 1, nParts: 2, totalChunks: 3, scratchPerThread:
 export const P = {
   type: 0, memory: 1, wPtr: 2, rowBytes: 3, rows: 4, actPtr: 5, actStride: 6,
   dstBuffer: 7, dstOffset: 8, chunkRows: 9, firstChunk: 10, scratch: 11, posTile: 12,
+} as const
+
+/** Attention fields (word offsets within the job). */
+export const A = {
+  pos0: 8, heads: 9, kvHeads: 10, headDim: 11, headDimV: 12, qBuffer: 13, qOffset: 14, kBuffer: 15, vBuffer: 16, outBuffer: 17, outOffset: 18,
 } as const
 
 /** Everything a worker needs, passed once as workerData. */

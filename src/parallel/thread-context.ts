@@ -1,19 +1,23 @@
 /**
  * What one thread of the pool (the main thread or a worker) holds to run chunks of a job: one
- * WebAssembly kernel instance per memory (a module instance imports exactly one memory) and float32
- * views of the shared output buffers. The chunk loop here is the same code on every thread.
+ * WebAssembly kernel instance per memory (a module instance imports exactly one memory), float32
+ * views of the shared buffers (run state, KV caches) and attention scratch. The chunk loop here is
+ * the same code on every thread.
  */
 import {GGMLType} from '../gguf/ggml-types.js'
 import {instantiateWasmKernels, requireWasmKernel, type SharedWasmMemory, type WasmKernelExports, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
-import {ERR_TEXT, ERR_TEXT_BYTES, ERRLEN, ERROR, J, JOB_HEADER_WORDS, JOB_MATMUL, JOB_WORD, JOB_WORDS, NEXT, P, PART_WORDS} from './protocol.js'
+import {attendGroup} from '../model/attention.js'
+import {A, ERR_TEXT, ERR_TEXT_BYTES, ERRLEN, ERROR, J, JOB_ATTENTION, JOB_HEADER_WORDS, JOB_MATMUL, JOB_WORD, JOB_WORDS, NEXT, P, PART_WORDS} from './protocol.js'
 
 export class ThreadContext {
   readonly ctl: Int32Array // the control block's words
   readonly job: Uint32Array // (JOB_WORDS) the job, a view into the control block
   private readonly kernels: WasmKernelExports[]
   private readonly heaps: Float32Array[] // per memory; remade when the memory has grown
-  private readonly dst: Float32Array[] // per shared output buffer
+  private readonly views: Float32Array[] // (per shared buffer) run state, KV caches
   private readonly typeKernels = new Map<GGMLType, WasmTypeKernel>()
+  private att = new Float64Array(0) // attention scores of one head (grown to the context in use)
+  private acc = new Float64Array(0) // (headDimV) weighted sum of values
 
   constructor(
     readonly index: number,
@@ -25,7 +29,7 @@ export class ThreadContext {
     this.job = new Uint32Array(control, JOB_WORD * 4, JOB_WORDS)
     this.kernels = memories.map((m) => instantiateWasmKernels(m))
     this.heaps = memories.map((m) => new Float32Array(m.buffer))
-    this.dst = buffers.map((b) => new Float32Array(b))
+    this.views = buffers.map((b) => new Float32Array(b))
   }
 
   /** The kernel instance over memory `i` (the main thread also uses it to prepare activations). */
@@ -43,14 +47,30 @@ export class ThreadContext {
   /** Takes chunks of the current job until none are left: its own segment first, then the others'. */
   runChunks(): void {
     const job = this.job
-    if (job[J.kind] !== JOB_MATMUL) throw new Error(`unknown job kind ${job[J.kind]}`)
+    const kind = job[J.kind]
+    if (kind !== JOB_MATMUL && kind !== JOB_ATTENTION) throw new Error(`unknown job kind ${kind}`)
+    const chunk = kind === JOB_MATMUL ? (c: number): void => this.matmulChunk(c) : this.attentionChunks()
     const total = job[J.totalChunks]
     const threads = job[J.threads]
     for (let i = 0; i < threads; i++) {
       const t = (this.index + i) % threads
       const end = segmentStart(t + 1, total, threads)
-      for (let c = Atomics.add(this.ctl, NEXT + t, 1); c < end; c = Atomics.add(this.ctl, NEXT + t, 1)) this.matmulChunk(c)
+      for (let c = Atomics.add(this.ctl, NEXT + t, 1); c < end; c = Atomics.add(this.ctl, NEXT + t, 1)) chunk(c)
     }
+  }
+
+  /** The chunk function of the current attention job (its views and scratch made once per job). */
+  private attentionChunks(): (c: number) => void {
+    const job = this.job
+    const dims = {heads: job[A.heads], kvHeads: job[A.kvHeads], headDim: job[A.headDim], headDimV: job[A.headDimV]}
+    const pos0 = job[A.pos0]
+    const len = pos0 + job[J.nPos]
+    if (this.att.length < len) this.att = new Float64Array(len)
+    if (this.acc.length < dims.headDimV) this.acc = new Float64Array(dims.headDimV)
+    const {att, acc} = this
+    const q = this.views[job[A.qBuffer]], keys = this.views[job[A.kBuffer]], values = this.views[job[A.vBuffer]], out = this.views[job[A.outBuffer]]
+    const qOff = job[A.qOffset], outOff = job[A.outOffset], kv = dims.kvHeads
+    return (c) => attendGroup(dims, q, qOff, keys, values, out, outOff, Math.floor(c / kv), pos0, c % kv, att, acc)
   }
 
   /**
@@ -77,7 +97,7 @@ export class ThreadContext {
     const k = this.kernels[mem]
     const kernel = this.kernelFor(job[base + P.type])
     const heap = this.heap(mem)
-    const dst = this.dst[job[base + P.dstBuffer]]
+    const dst = this.views[job[base + P.dstBuffer]]
     const dstOffset = job[base + P.dstOffset] + r0
     const s0 = scratch >>> 2
     for (let p0 = 0; p0 < nPos; p0 += tile) {

@@ -3,7 +3,7 @@
  * 3 threads, exactly the scalar integer reference (Q4_K / Q6_K x Q8_K, Q8_0 x Q8_0) and exactly a
  * one-call kernel run (F32); chunks that do not divide the rows, position tiles, several parts per
  * job; a failing chunk is reported (naming the thread) and the pool keeps working; close() stops
- * the workers.
+ * the workers. Attention jobs equal the one-thread attention bit for bit.
  */
 import {expect} from 'chai'
 
@@ -15,6 +15,8 @@ import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
 import {quantizeRowQ4K, quantizeRowQ6K} from '../../src/kernels/quantize-k.js'
 import {createSharedMemory, instantiateWasmKernels, requireWasmKernel} from '../../src/kernels/wasm/kernels-wasm.js'
 import {LlmfragError} from '../../src/errors.js'
+import {attendGroup} from '../../src/model/attention.js'
+import {writeAttentionJob} from '../../src/parallel/attention-job.js'
 import {type MatmulPart, writeMatmulJob} from '../../src/parallel/matmul-job.js'
 import {ComputePool} from '../../src/parallel/pool.js'
 import {segmentStart} from '../../src/parallel/thread-context.js'
@@ -175,4 +177,45 @@ describe('parallel: ComputePool matrix jobs', () => {
     await pool.close() // idempotent
     expect(() => pool.run()).to.throw(LlmfragError, /closed/)
   })
+})
+
+describe('parallel: ComputePool attention jobs', () => {
+  // Magistral-like widths: 8 query heads over 2 kv heads, head dims 64 (keys) and 32 (values).
+  const dims = {heads: 8, kvHeads: 2, headDim: 64, headDimV: 32}
+  const ctx = 40
+  const n = 5
+  const pos0 = 30
+  const shared = (values: Float32Array): Float32Array => {
+    const a = new Float32Array(new SharedArrayBuffer(values.byteLength))
+    a.set(values)
+    return a
+  }
+  const q = shared(gaussian(n * dims.heads * dims.headDim, 21))
+  const keys = shared(gaussian(ctx * dims.kvHeads * dims.headDim, 22))
+  const values = shared(gaussian(ctx * dims.kvHeads * dims.headDimV, 23))
+  const outLength = n * dims.heads * dims.headDimV
+  const memory = createSharedMemory(1 << 16)
+
+  // Expected: the single-thread unit of work for every (position, kv head).
+  const expected = new Float32Array(outLength)
+  const att = new Float64Array(ctx)
+  const acc = new Float64Array(dims.headDimV)
+  for (let p = 0; p < n; p++) for (let g = 0; g < dims.kvHeads; g++) attendGroup(dims, q, 0, keys, values, expected, 0, p, pos0, g, att, acc)
+
+  for (const threads of [1, 2, 3]) {
+    it(`${threads} thread${threads > 1 ? 's' : ''}: equal to attendGroup on one thread, bit for bit, output placed at its offset`, async () => {
+      const out = new Float32Array(new SharedArrayBuffer(4 * (outLength + 16))).fill(-7)
+      const pool = await ComputePool.create({threads, memories: [memory], buffers: [q.buffer as SharedArrayBuffer, keys.buffer as SharedArrayBuffer, values.buffer as SharedArrayBuffer, out.buffer as SharedArrayBuffer]})
+      try {
+        const chunks = writeAttentionJob(pool.job, {dims, n, pos0, q: {buffer: 0, offset: 0}, keys: 1, values: 2, out: {buffer: 3, offset: 8}})
+        expect(chunks).to.equal(n * dims.kvHeads)
+        pool.run()
+        expect([...out.subarray(0, 8)]).to.deep.equal(new Array(8).fill(-7))
+        expect(out.subarray(8, 8 + outLength).every((v, i) => v === expected[i])).to.equal(true)
+        expect([...out.subarray(8 + outLength)]).to.deep.equal(new Array(8).fill(-7))
+      } finally {
+        await pool.close()
+      }
+    })
+  }
 })

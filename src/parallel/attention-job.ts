@@ -1,0 +1,45 @@
+/**
+ * Writing one layer's attention as a pool job (layout in protocol.ts): chunk c is batch position
+ * floor(c / kvHeads) with kv head c % kvHeads and its query heads, computed by attendGroup
+ * (src/model/attention.ts) on whichever thread takes it -- the same result as on one thread.
+ */
+import type {AttentionDims} from '../model/attention.js'
+import {A, J, JOB_ATTENTION} from './protocol.js'
+
+/** A float32 array in one of the pool's shared buffers. */
+export interface BufferRef {
+  readonly buffer: number // index into the pool's buffers
+  readonly offset: number // float offset of element 0
+}
+
+export interface AttentionJob {
+  readonly dims: AttentionDims
+  readonly n: number // batch positions
+  readonly pos0: number // absolute position of batch position 0
+  readonly q: BufferRef // (n, heads * headDim)
+  readonly keys: number // buffer index of the layer's key cache (ctx, kvHeads * headDim)
+  readonly values: number // buffer index of the layer's value cache (ctx, kvHeads * headDimV)
+  readonly out: BufferRef // (n, heads * headDimV)
+}
+
+/** Fills `job`; returns the number of chunks. */
+export function writeAttentionJob(job: Uint32Array, a: AttentionJob): number {
+  const chunks = a.n * a.dims.kvHeads
+  job[J.kind] = JOB_ATTENTION
+  job[J.nPos] = a.n
+  job[J.nParts] = 0
+  job[J.totalChunks] = chunks
+  job[J.scratchPerThread] = 0
+  job[A.pos0] = a.pos0
+  job[A.heads] = a.dims.heads
+  job[A.kvHeads] = a.dims.kvHeads
+  job[A.headDim] = a.dims.headDim
+  job[A.headDimV] = a.dims.headDimV
+  job[A.qBuffer] = a.q.buffer
+  job[A.qOffset] = a.q.offset
+  job[A.kBuffer] = a.keys
+  job[A.vBuffer] = a.values
+  job[A.outBuffer] = a.out.buffer
+  job[A.outOffset] = a.out.offset
+  return chunks
+}
