@@ -24,7 +24,7 @@ export interface PoolOptions {
   readonly memories: readonly SharedWasmMemory[]
   /** Shared buffers that outputs are copied into. */
   readonly buffers: readonly SharedArrayBuffer[]
-  /** Microseconds a waiting thread spins before sleeping (default 100; 0 sleeps at once). */
+  /** Microseconds a waiting thread spins before sleeping (default 20; 0 sleeps at once). */
   readonly spinMicros?: number
 }
 
@@ -54,7 +54,7 @@ export class ComputePool {
     if (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > MAX_THREADS) {
       throw new LlmfragError('BAD_INPUT', `thread count ${o.threads} must be a whole number from 1 to ${MAX_THREADS}`, {hints: ['pass -t/--threads N with 1 <= N <= 64']})
     }
-    const spinMicros = o.spinMicros ?? 100
+    const spinMicros = o.spinMicros ?? 20
     const control = new SharedArrayBuffer(CONTROL_BYTES)
     const main = new ThreadContext(0, control, o.memories, o.buffers)
     const workers = Array.from({length: o.threads - 1}, (_, i) =>
