@@ -7,6 +7,7 @@ import {Command, Flags} from '@oclif/core'
 import {chalkStderr} from 'chalk'
 
 import {exitCodeFor, LlmfragError} from '../errors.js'
+import {progressBar, type ProgressFn} from './progress.js'
 
 export abstract class BaseCommand extends Command {
   static override baseFlags = {
@@ -20,6 +21,30 @@ export abstract class BaseCommand extends Command {
   /** Writes one line to stderr (progress and notes never mix with --json output on stdout). */
   protected note(line: string): void {
     process.stderr.write(line + '\n')
+  }
+
+  /**
+   * Runs a job that writes files with a progress bar, Ctrl-C wired to its abort signal: on SIGINT
+   * the job stops between chunks and removes its partial files, and the command exits 130.
+   */
+  protected async interruptible<T>(label: string, job: (signal: AbortSignal, onProgress: ProgressFn) => Promise<T>): Promise<T> {
+    const bar = progressBar(label)
+    const abort = new AbortController()
+    const onSigint = (): void => abort.abort(new Error('interrupted'))
+    process.once('SIGINT', onSigint)
+    try {
+      return await job(abort.signal, bar.update)
+    } catch (err) {
+      if (abort.signal.aborted) {
+        this.note('interrupted: the partial files were removed')
+        process.exitCode = 130
+        return this.exit(130)
+      }
+      throw err
+    } finally {
+      bar.stop()
+      process.removeListener('SIGINT', onSigint)
+    }
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {

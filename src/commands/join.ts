@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {progressBar} from '../cli/progress.js'
 import {joinFragments, type JoinResult} from '../fragments/join.js'
 
 const GB = 1e9
@@ -31,24 +30,8 @@ missing fragment, existing output without --force).`
 
   async run(): Promise<JoinResult> {
     const {args, flags} = await this.parse(Join)
-    const bar = progressBar('join')
-    const abort = new AbortController()
-    const onSigint = (): void => abort.abort(new Error('interrupted'))
-    process.once('SIGINT', onSigint)
-    let result: JoinResult
-    try {
-      result = await joinFragments(args.dir, flags.output, {force: flags.force, onProgress: bar.update, signal: abort.signal})
-    } catch (err) {
-      if (abort.signal.aborted) {
-        this.note('interrupted: the partial files were removed')
-        process.exitCode = 130
-        return this.exit(130)
-      }
-      throw err
-    } finally {
-      bar.stop()
-      process.removeListener('SIGINT', onSigint)
-    }
+    const result = await this.interruptible('join', (signal, onProgress) =>
+      joinFragments(args.dir, flags.output, {force: flags.force, onProgress, signal}))
     if (!this.jsonEnabled()) this.print(result)
     return result
   }

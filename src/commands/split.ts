@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {progressBar} from '../cli/progress.js'
 import {splitModel, type SplitResult} from '../fragments/split.js'
 
 const GB = 1e9
@@ -34,26 +33,10 @@ DIR without --force, a file that could not be rebuilt byte for byte).`
 
   async run(): Promise<SplitResult> {
     const {args, flags} = await this.parse(Split)
-    const bar = progressBar('split')
-    const abort = new AbortController()
-    const onSigint = (): void => abort.abort(new Error('interrupted'))
-    process.once('SIGINT', onSigint)
-    let result: SplitResult
-    try {
-      result = await splitModel(args.model, flags.output, {
-        compress: flags.compress, level: flags.level, force: flags.force, onProgress: bar.update, signal: abort.signal,
-      })
-    } catch (err) {
-      if (abort.signal.aborted) {
-        this.note('interrupted: the partial files were removed')
-        process.exitCode = 130
-        return this.exit(130)
-      }
-      throw err
-    } finally {
-      bar.stop()
-      process.removeListener('SIGINT', onSigint)
-    }
+    const result = await this.interruptible('split', (signal, onProgress) =>
+      splitModel(args.model, flags.output, {
+        compress: flags.compress, level: flags.level, force: flags.force, onProgress, signal,
+      }))
     if (!this.jsonEnabled()) this.print(result)
     return result
   }

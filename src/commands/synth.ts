@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {progressBar} from '../cli/progress.js'
 import {PROFILE_NAMES} from '../profiles/profiles.js'
 import {synthesize, type SynthResult} from '../synth/index.js'
 
@@ -41,13 +40,8 @@ export default class Synth extends BaseCommand {
 
   async run(): Promise<SynthResult> {
     const {flags} = await this.parse(Synth)
-    const bar = progressBar('synth')
-    const abort = new AbortController()
-    const onSigint = (): void => abort.abort(new Error('interrupted'))
-    process.once('SIGINT', onSigint)
-    let result: SynthResult
-    try {
-      result = await synthesize({
+    const result = await this.interruptible('synth', (signal, onProgress) =>
+      synthesize({
         architecture: flags.architecture,
         output: flags.output,
         layers: flags.layers,
@@ -62,19 +56,8 @@ export default class Synth extends BaseCommand {
         headDim: flags['head-dim'],
         vocab: flags.vocab,
         context: flags.context,
-        signal: abort.signal,
-      }, bar.update)
-    } catch (err) {
-      if (abort.signal.aborted) {
-        this.note('interrupted: the partial file was removed')
-        process.exitCode = 130
-        return this.exit(130)
-      }
-      throw err
-    } finally {
-      bar.stop()
-      process.removeListener('SIGINT', onSigint)
-    }
+        signal,
+      }, onProgress))
     if (!this.jsonEnabled()) this.print(result)
     return result
   }
