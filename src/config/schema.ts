@@ -2,28 +2,13 @@
  * Validation of a parsed config file against schemas/config.schema.json (ajv), with messages that
  * quote the JSON path: `config/production.json: /models/magistral/fragments_dir: must be string`.
  */
-import {readFileSync} from 'node:fs'
-
-import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import {type ErrorObject} from 'ajv'
 
 import {LlmfragError} from '../errors.js'
+import {schemaValidator} from '../schemas.js'
 
-let validator: ValidateFunction | undefined
-
-function schemaValidator(): ValidateFunction {
-  if (validator) return validator
-  // schemas/ sits at the package root, two levels above both src/config and dist/config.
-  const url = new URL('../../schemas/config.schema.json', import.meta.url)
-  let schema: unknown
-  try {
-    schema = JSON.parse(readFileSync(url, 'utf8'))
-  } catch (err) {
-    throw new LlmfragError('INTERNAL', `cannot load the config schema ${url.pathname}: ${String(err)}`, {cause: err})
-  }
-  // strictRequired off: the anyOf [{required: [fragments_dir]}, {required: [model]}] names properties defined beside it.
-  validator = new Ajv({allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true}).compile(schema as object)
-  return validator
-}
+// strictRequired off: the anyOf [{required: [fragments_dir]}, {required: [model]}] names properties defined beside it.
+const configValidator = schemaValidator('config', {allErrors: true, strictRequired: false})
 
 /** One problem as `path: message`, the path `/` for the document itself. */
 export function describeSchemaError(e: ErrorObject): string {
@@ -48,7 +33,7 @@ function relevant(errors: readonly ErrorObject[]): ErrorObject[] {
 
 /** Throws a CONFIG error naming `file` and the JSON path of the first problem (all of them in details). */
 export function validateConfigDocument(value: unknown, file: string): void {
-  const validate = schemaValidator()
+  const validate = configValidator()
   if (validate(value)) return
   const problems = relevant(validate.errors ?? []).map(describeSchemaError)
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1, 4).join('; ')}${problems.length > 4 ? '; ...' : ''})` : ''

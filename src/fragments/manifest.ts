@@ -7,9 +7,10 @@
 import {readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 
-import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import {type ErrorObject} from 'ajv'
 
 import {ioError, LlmfragError} from '../errors.js'
+import {schemaValidator} from '../schemas.js'
 import {ggmlTypeByName} from '../gguf/ggml-types.js'
 
 export const MANIFEST_FILE = 'manifest.json'
@@ -106,21 +107,7 @@ export function isPlainName(name: string): boolean {
   return name.length > 0 && name.length <= 255 && name !== '.' && !name.includes('..') && !/[/\\\0]/.test(name)
 }
 
-let validator: ValidateFunction | undefined
-
-function schemaValidator(): ValidateFunction {
-  if (validator) return validator
-  // schemas/ sits at the package root, two levels above both src/fragments and dist/fragments.
-  const url = new URL('../../schemas/manifest.schema.json', import.meta.url)
-  let schema: unknown
-  try {
-    schema = JSON.parse(readFileSync(url, 'utf8'))
-  } catch (err) {
-    throw new LlmfragError('INTERNAL', `cannot load the manifest schema ${url.pathname}: ${String(err)}`, {cause: err})
-  }
-  validator = new Ajv({allErrors: false, strict: true, allowUnionTypes: true, verbose: true}).compile(schema as object)
-  return validator
-}
+const manifestValidator = schemaValidator('manifest', {allErrors: false, verbose: true})
 
 function manifestError(file: string, path: string, message: string, hints: string[] = []): LlmfragError {
   return new LlmfragError('MANIFEST', `${file}: ${path === '' ? '/' : path} ${message}`, {
@@ -148,7 +135,7 @@ function describeAjvError(e: ErrorObject): string {
  * there, known ggml types, counts that agree with `source`. `file` names the manifest in errors.
  */
 export function validateManifest(value: unknown, file: string): Manifest {
-  const validate = schemaValidator()
+  const validate = manifestValidator()
   if (!validate(value)) {
     // A failed oneOf is reported after its branches' errors: the last error is the one to show.
     const e = (validate.errors ?? []).at(-1)
