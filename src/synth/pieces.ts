@@ -3,7 +3,7 @@
  * piece is the concatenation of two earlier ones, so the pieces are reachable by merging and the
  * order is a valid merge rank. The text is meaningless but deterministic for a PRNG stream.
  */
-import type {Prng} from './prng.js'
+import type {Prng} from '../util/prng.js'
 
 export interface Merge {
   readonly left: string

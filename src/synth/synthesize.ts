@@ -10,7 +10,7 @@ import {dirname} from 'node:path'
 import {ioError, LlmfragError} from '../errors.js'
 import {GGMLType} from '../gguf/ggml-types.js'
 import {planSynth, type PlannedTensor, type SynthPlan, type SynthPlanOptions} from './plan.js'
-import {Prng} from './prng.js'
+import {Prng} from '../util/prng.js'
 import type {TensorRole} from './tensors.js'
 import {fillNorm, fillQ4K, fillQ6K, q4kHeaders, q6kHeaders, Q4_K_BYTES, Q6_K_BYTES} from './weights.js'
 

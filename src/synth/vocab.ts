@@ -10,7 +10,7 @@
  */
 import {type GGUFKV, GGUFValueType} from '../gguf/types.js'
 import {growMerges, textAlphabet} from './pieces.js'
-import type {Prng} from './prng.js'
+import type {Prng} from '../util/prng.js'
 import {BYTE_CHARS} from '../tokenizer/bytes.js'
 
 const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6

@@ -8,7 +8,7 @@
  */
 import {f32ToFp16} from '../kernels/fp16.js'
 import {packScaleMinK4} from '../kernels/k-common.js'
-import type {Prng} from './prng.js'
+import type {Prng} from '../util/prng.js'
 
 export const Q4_K_BYTES = 144 // fp16 d, fp16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles
 export const Q6_K_BYTES = 210 // 128 ql, 64 qh, 16 int8 scales, fp16 d

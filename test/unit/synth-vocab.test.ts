@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 
-import {Prng} from '../../src/synth/prng.js'
+import {Prng} from '../../src/util/prng.js'
 import {BYTE_CHARS} from '../../src/tokenizer/bytes.js'
 import {spmVocab, tekkenVocab, type Vocab} from '../../src/synth/vocab.js'
 import {GGUFValueType, isGGUFArray} from '../../src/gguf/types.js'

@@ -1,5 +1,5 @@
 /**
- * A fast deterministic PRNG for synthetic weights: xoshiro128** (Blackman and Vigna, 2018), 32-bit
+ * The project's deterministic PRNG (synthetic weights, sampling): xoshiro128** (Blackman and Vigna, 2018), 32-bit
  * state words, seeded through splitmix32 from (seed, stream) so every tensor gets an independent
  * stream and a file's bytes depend only on the seed, never on chunk sizes or write order.
  */
