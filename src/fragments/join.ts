@@ -20,7 +20,7 @@ import {readFragmentHeader} from './fragment-header.js'
 import {damaged, FragmentReader, type RawChunk} from './fragment-reader.js'
 import {type Manifest, type ManifestFragment, type ManifestTensor, readManifest} from './manifest.js'
 import {CHUNK_BYTES, CHUNK_SLOTS} from './split.js'
-import {StreamHasher} from './stream-hash.js'
+import {hashThroughRing, StreamHasher} from './stream-hash.js'
 
 export interface JoinOptions {
   /** Replace an existing output file. */
@@ -116,13 +116,7 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
 
     // The header: written, and hashed through a slot.
     await writeAll(fh, partial, header, 0)
-    for (let at = 0; at < header.length; at += ring.size) {
-      const n = Math.min(ring.size, header.length - at)
-      const slot = await ring.acquire()
-      slot.bytes.set(header.subarray(at, at + n))
-      pool.update(out.stream, slot.index, 0, n)
-      ring.hold(slot, pool.flush())
-    }
+    await hashThroughRing(ring, pool, out.stream, header)
     out.hashed = header.length
 
     const reader = new FragmentReader(dir, compressed, ring, pool)

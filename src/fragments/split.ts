@@ -20,7 +20,7 @@ import {
 } from './manifest.js'
 import {type FragmentPlan, planFragments} from './plan.js'
 import {checkRebuildable} from './rebuild-check.js'
-import {StreamHasher} from './stream-hash.js'
+import {hashThroughRing, StreamHasher} from './stream-hash.js'
 import {DEFAULT_LEVEL, ZstdEncoder} from './zstd.js'
 
 export const CHUNK_BYTES = 16 << 20 // one slot: large enough for full sha256 speed per update
@@ -137,15 +137,8 @@ async function copyAndHash(fd: number, model: string, size: number, shards: read
   ring: ChunkRing, pool: StreamHasher, sourceStream: number, options: SplitOptions): Promise<void> {
   // Shard headers (the sinks write them) are hashed first, copied through a slot so the workers see them.
   for (const s of shards) {
-    const header = s.plan.header
-    for (let at = 0; at < header.length; at += ring.size) {
-      const n = Math.min(ring.size, header.length - at)
-      const slot = await ring.acquire()
-      slot.bytes.set(header.subarray(at, at + n))
-      pool.update(s.stream, slot.index, 0, n)
-      ring.hold(slot, pool.flush())
-    }
-    s.hashed = header.length
+    await hashThroughRing(ring, pool, s.stream, s.plan.header)
+    s.hashed = s.plan.header.length
     if (s.left === 0) finishShard(s)
   }
   let next = 0 // first piece not yet wholly routed

@@ -14,6 +14,7 @@ import {Worker} from 'node:worker_threads'
 
 import {LlmfragError} from '../errors.js'
 import type {FromHashWorker, HashOp, HashWorkerData, ToHashWorker} from './stream-hash-worker.js'
+import type {ChunkRing} from './chunk-ring.js'
 
 interface Waiter {
   resolve(value: FromHashWorker): void
@@ -169,5 +170,19 @@ export class StreamHasher {
   async close(): Promise<void> {
     this.fail(new LlmfragError('INTERNAL', 'the hasher was closed'))
     await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+}
+
+/**
+ * Feeds bytes that live outside the ring (a GGUF header built in memory) to a hash stream: copied
+ * through the ring's shared slots, so the hash workers see them, chunk by chunk.
+ */
+export async function hashThroughRing(ring: ChunkRing, hasher: StreamHasher, stream: number, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; at += ring.size) {
+    const n = Math.min(ring.size, bytes.length - at)
+    const slot = await ring.acquire()
+    slot.bytes.set(bytes.subarray(at, at + n))
+    hasher.update(stream, slot.index, 0, n)
+    ring.hold(slot, hasher.flush())
   }
 }
