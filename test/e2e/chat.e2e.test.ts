@@ -44,8 +44,11 @@ class Live {
   /** With `pty`, the chat runs on a pseudo-terminal (`script`), its output merged into `out`. */
   constructor(args: string[], pty = false) {
     const argv = [process.execPath, 'bin/run.js', 'chat', ...args]
+    // `script` runs the command with $SHELL -c; `exec` so no shell stays between it and the chat:
+    // dash, waiting on a child that got the terminal's Ctrl-C, kills itself with SIGINT after the
+    // child exits 0, and `script -e` would report that 130 instead of the chat's own code.
     this.child = pty
-      ? spawn('script', ['-qfec', argv.map((a) => `'${a.replaceAll('\'', '\'\\\'\'')}'`).join(' '), '/dev/null'], {env: {...process.env, TERM: 'xterm'}})
+      ? spawn('script', ['-qfec', 'exec ' + argv.map((a) => `'${a.replaceAll('\'', '\'\\\'\'')}'`).join(' '), '/dev/null'], {env: {...process.env, TERM: 'xterm'}})
       : spawn(argv[0], argv.slice(1))
     this.child.stdout.on('data', (d: Buffer) => { this.out += d.toString() })
     this.child.stderr.on('data', (d: Buffer) => { this.err += d.toString() })
