@@ -65,6 +65,18 @@ export function toHalf(x: f32): u32 {
   return i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1)
 }
 
+/** Bytes of a Q8KB block (256 values; layout in kernels.ts) and the offset of its bsum32. */
+export const Q8KB_BYTES: usize = 320
+export const Q8KB_BSUM32: usize = 272
+
+/**
+ * Eight i16 activations of a block at x: Q8KX (i16) offset `off` from x, or with B the same values
+ * from the Q8KB (i8) layout, widened on load (offsets past the block's first 16 bytes halve).
+ */
+@inline export function act(x: usize, off: usize, B: bool): v128 {
+  return B ? v128.load8x8_s(x + (off >> 1)) : v128.load(x + off)
+}
+
 @inline export function dot(a: v128, b: v128): v128 {
   return i32x4.dot_i16x8_s(a, b)
 }
@@ -104,11 +116,14 @@ export function toHalf(x: f32): u32 {
   v128.store32_lane(o, v, 0)
 }
 
-/** acc + the dots of four decoded i16 weight vectors with the Q8KX i16 values at x, x + 16, x + 64, x + 80. */
-@inline export function dot4(acc: v128, w0: v128, w1: v128, w2: v128, w3: v128, x: usize): v128 {
+/**
+ * acc + the dots of four decoded i16 weight vectors with the Q8KX i16 values at x, x + 16, x + 64,
+ * x + 80 (with B: the Q8KB bytes at x, x + 8, x + 32, x + 40).
+ */
+@inline export function dot4(acc: v128, w0: v128, w1: v128, w2: v128, w3: v128, x: usize, B: bool = false): v128 {
   return i32x4.add(acc, i32x4.add(
-    i32x4.add(dot(w0, v128.load(x)), dot(w1, v128.load(x, 16))),
-    i32x4.add(dot(w2, v128.load(x, 64)), dot(w3, v128.load(x, 80)))))
+    i32x4.add(dot(w0, act(x, 0, B)), dot(w1, act(x, 16, B))),
+    i32x4.add(dot(w2, act(x, 64, B)), dot(w3, act(x, 80, B)))))
 }
 
 /** [sum of a0's lanes, a1's, a2's, a3's]: four horizontal sums in one vector. */

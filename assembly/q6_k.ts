@@ -3,7 +3,7 @@
  * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
  * float path (F32X activations) is in float_k.ts.
  */
-import {dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
+import {dot4, half, hsum4, passStart, pin, POS_PASS, Q8KB_BYTES, storePass} from './common'
 
 // Speed notes (as in q4_k.ts): every product, one position included, runs in passes of up to 8
 // positions (q6kPass): each weight vector is decoded once per pass, (q - 32) * scale as i16, and
@@ -19,7 +19,7 @@ import {dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
  * 8h + is + {0, 2, 4, 6}; each quad is decoded in two steps of four i16 vectors. |(q - 32) * sc|
  * <= 4096, so a block's 256 products with |x| <= 127 sum within i32: integer sums exact.
  */
-@inline function q6kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32): void {
+@inline function q6kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, B: bool = false): void {
   let f0 = f32x4.splat(0) // sumf of positions 0-3
   let f1 = f32x4.splat(0) // and 4-7
   const m0F = i8x16.splat(0x0f)
@@ -27,7 +27,7 @@ import {dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
   const c32 = i8x16.splat(32)
   for (let i: usize = 0; i < nb; i++) {
     const b = w + i * 210
-    const x = x0 + i * 576
+    const x = x0 + i * (B ? Q8KB_BYTES : 576)
     // Scales in the order the quads take them (quad q uses lanes 4q .. 4q + 3), as i16; sc holds
     // the current quad's four in lanes 0-3.
     const s8 = i8x16.swizzle(v128.load(b, 192), i8x16(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15))
@@ -39,7 +39,7 @@ import {dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
       // activations of groups 8h + is + {0, 2} at xq and xq + 64, {4, 6} at xq + 128 and xq + 192.
       const ql = b + ((q >> 1) << 6) + ((q & 1) << 4)
       const qh = b + 128 + ((q >> 1) << 5) + ((q & 1) << 4)
-      const xq = x + 16 + ((q >> 1) << 8) + ((q & 1) << 5)
+      const xq = x + 16 + ((((q >> 1) << 8) + ((q & 1) << 5)) >> (B ? 1 : 0))
       { // offsets 0 and 32: low nibbles, high bits 0-1 and 2-3; t holds (q - 32) as i8 pairs
         const qa = v128.load(ql)
         const qb = v128.load(ql, 32)
@@ -53,14 +53,14 @@ import {dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
         const e1 = i16x8.mul(i16x8.shr_s(i16x8.shl(t1, 8), 8), s1)
         const o1 = i16x8.mul(i16x8.shr_s(t1, 8), s1)
         let xp = xq
-        a0 = dot4(a0, e0, o0, e1, o1, xp); pin(o, a0)
-        if (P > 1) { xp += xs; a1 = dot4(a1, e0, o0, e1, o1, xp); pin(o, a1) }
-        if (P > 2) { xp += xs; a2 = dot4(a2, e0, o0, e1, o1, xp); pin(o, a2) }
-        if (P > 3) { xp += xs; a3 = dot4(a3, e0, o0, e1, o1, xp); pin(o, a3) }
-        if (P > 4) { xp += xs; a4 = dot4(a4, e0, o0, e1, o1, xp); pin(o, a4) }
-        if (P > 5) { xp += xs; a5 = dot4(a5, e0, o0, e1, o1, xp); pin(o, a5) }
-        if (P > 6) { xp += xs; a6 = dot4(a6, e0, o0, e1, o1, xp); pin(o, a6) }
-        if (P > 7) { xp += xs; a7 = dot4(a7, e0, o0, e1, o1, xp); pin(o, a7) }
+        a0 = dot4(a0, e0, o0, e1, o1, xp, B); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = dot4(a1, e0, o0, e1, o1, xp, B); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = dot4(a2, e0, o0, e1, o1, xp, B); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = dot4(a3, e0, o0, e1, o1, xp, B); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = dot4(a4, e0, o0, e1, o1, xp, B); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = dot4(a5, e0, o0, e1, o1, xp, B); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = dot4(a6, e0, o0, e1, o1, xp, B); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = dot4(a7, e0, o0, e1, o1, xp, B); pin(o, a7) }
       }
       { // offsets 64 and 96: high nibbles, high bits 4-5 and 6-7 (loads repeated: fewer registers)
         const qa = v128.load(ql)
@@ -74,15 +74,15 @@ import {dot4, half, hsum4, passStart, pin, POS_PASS, storePass} from './common'
         const o2 = i16x8.mul(i16x8.shr_s(t2, 8), s2)
         const e3 = i16x8.mul(i16x8.shr_s(i16x8.shl(t3, 8), 8), s3)
         const o3 = i16x8.mul(i16x8.shr_s(t3, 8), s3)
-        let xp = xq + 128
-        a0 = dot4(a0, e2, o2, e3, o3, xp); pin(o, a0)
-        if (P > 1) { xp += xs; a1 = dot4(a1, e2, o2, e3, o3, xp); pin(o, a1) }
-        if (P > 2) { xp += xs; a2 = dot4(a2, e2, o2, e3, o3, xp); pin(o, a2) }
-        if (P > 3) { xp += xs; a3 = dot4(a3, e2, o2, e3, o3, xp); pin(o, a3) }
-        if (P > 4) { xp += xs; a4 = dot4(a4, e2, o2, e3, o3, xp); pin(o, a4) }
-        if (P > 5) { xp += xs; a5 = dot4(a5, e2, o2, e3, o3, xp); pin(o, a5) }
-        if (P > 6) { xp += xs; a6 = dot4(a6, e2, o2, e3, o3, xp); pin(o, a6) }
-        if (P > 7) { xp += xs; a7 = dot4(a7, e2, o2, e3, o3, xp); pin(o, a7) }
+        let xp = xq + (B ? 64 : 128)
+        a0 = dot4(a0, e2, o2, e3, o3, xp, B); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = dot4(a1, e2, o2, e3, o3, xp, B); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = dot4(a2, e2, o2, e3, o3, xp, B); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = dot4(a3, e2, o2, e3, o3, xp, B); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = dot4(a4, e2, o2, e3, o3, xp, B); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = dot4(a5, e2, o2, e3, o3, xp, B); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = dot4(a6, e2, o2, e3, o3, xp, B); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = dot4(a7, e2, o2, e3, o3, xp, B); pin(o, a7) }
       }
       sc = q == 1 ? i16x8.extend_high_i8x16_s(s8) : i8x16.shuffle(sc, sc, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)
     }
@@ -136,5 +136,16 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
       q6kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
       if (pC > pB) q6kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
     }
+  }
+}
+
+/** As q6k_matmul against Q8KB activations, one position after another (see q4k_matvec_b). */
+export function q6k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  const nb = <usize>(rowBytes / 210)
+  const rb = <usize>rowBytes
+  for (let p = 0; p < nPos; p++) {
+    const x = xPtr + <usize>p * nb * Q8KB_BYTES
+    const out = outPtr + (<usize>(p * rows) << 2)
+    for (let r = 0; r < rows; r++) q6kPass(wPtr + <usize>r * rb, nb, x, 0, out + (<usize>r << 2), 0, 1, true)
   }
 }

@@ -38,29 +38,46 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
   }
 }
 
-/** As quantize_q8k, into the widened Q8KX layout (576 bytes per block, see the top of the file). */
-export function quantize_q8kx(xPtr: usize, n: i32, outPtr: usize): void {
+/**
+ * As quantize_q8k, into the Q8KX layout (576 bytes per block: i16 values) or, with B, Q8KB (320
+ * bytes: i8 values in the same order, bsums at 272 and 288); see the top of kernels.ts.
+ */
+@inline function quantizeK(xPtr: usize, n: i32, outPtr: usize, B: bool): void {
   const nb = <usize>(n >> 8)
+  const bytes: usize = B ? 320 : 576
+  const bsum32: usize = B ? 272 : 528
+  const bsum16: usize = B ? 288 : 544
   for (let i: usize = 0; i < nb; i++) {
     const x = xPtr + (i << 10)
-    const y = outPtr + i * 576
+    const y = outPtr + i * bytes
     const max = maxAbsValue(x)
-    if (max == 0) { memory.fill(y, 0, 576); continue }
+    if (max == 0) { memory.fill(y, 0, bytes); continue }
     const iscale: f32 = <f32>-127 / max
     for (let g: usize = 0; g < 16; g++) {
       let s: i32 = 0
       for (let k: usize = 0; k < 16; k++) {
         const v = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(x + ((g * 16 + k) << 2))))
-        store<i16>(y + 16 + g * 32 + ((k & 1) << 4) + ((k >> 1) << 1), <i16>v)
+        if (B) store<i8>(y + 16 + g * 16 + ((k & 1) << 3) + (k >> 1), <i8>v)
+        else store<i16>(y + 16 + g * 32 + ((k & 1) << 4) + ((k >> 1) << 1), <i16>v)
         s += v
       }
-      store<i16>(y + 544 + (g << 1), <i16>s)
+      store<i16>(y + bsum16 + (g << 1), <i16>s)
     }
     for (let j: usize = 0; j < 8; j++) {
-      store<i16>(y + 528 + (j << 1), <i16>(load<i16>(y + 544 + (j << 2)) + load<i16>(y + 546 + (j << 2))))
+      store<i16>(y + bsum32 + (j << 1), <i16>(load<i16>(y + bsum16 + (j << 2)) + load<i16>(y + bsum16 + 2 + (j << 2))))
     }
     store<f32>(y, <f32>1 / iscale)
   }
+}
+
+/** n f32 -> Q8KX (Q8_K widened to i16, pairs de-interleaved). */
+export function quantize_q8kx(xPtr: usize, n: i32, outPtr: usize): void {
+  quantizeK(xPtr, n, outPtr, false)
+}
+
+/** n f32 -> Q8KB (the Q8KX order in bytes), for the one-position kernels of wide rows. */
+export function quantize_q8kb(xPtr: usize, n: i32, outPtr: usize): void {
+  quantizeK(xPtr, n, outPtr, true)
 }
 
 /** roundf: nearest, halves away from zero. */

@@ -10,11 +10,11 @@ import {LlmfragError} from '../errors.js'
 import type {LoadOptions, LoadReport, ModelSource} from '../source/model-source.js'
 import {Arena} from './arena.js'
 import {readModelConfig} from './config.js'
-import {referenceMatmul, type Matmul} from './matmul.js'
+import {referenceMatmul} from './matmul.js'
 import {createFastMatmul} from './matmul-fast.js'
 import {RunState} from './state.js'
 import {Transformer} from './transformer.js'
-import {loadWeights, type ModelWeights} from './weights.js'
+import {loadWeights} from './weights.js'
 
 /** llama.cpp's default context size (`-c 4096`), used unless the model's own is smaller. */
 export const DEFAULT_CTX = 4096
@@ -35,6 +35,8 @@ export interface ModelLoadOptions extends LoadOptions {
   readonly threads?: number
   /** Weight bytes per WebAssembly memory (default DEFAULT_REGION_BYTES); smaller values spread a small model over several memories, as a 14 GB one is. */
   readonly regionBytes?: number
+  /** Columns from which one position of a Q4_K / Q6_K product reads byte activations (default: kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS; tests lower it to run that path on tiny models). */
+  readonly byteActivationMinCols?: number
 }
 
 /** The default thread count: the cores this process may use. */
@@ -56,11 +58,7 @@ export async function loadTransformer(source: ModelSource, options: ModelLoadOpt
   // A fragment set checks each fragment's sha256 as it streams in unless told not to (a .gguf has no checksums to check).
   const {weights, report} = await loadWeights(source, config, {...options, verify: options.verify ?? true}, new Arena(options.regionBytes))
   const state = new RunState(config, {ctx, maxBatch})
-  const matmul = await createMatmul(weights, state, options.kernels ?? 'fast', threads)
+  const matmul = options.kernels === 'reference' ? referenceMatmul(state)
+    : await createFastMatmul(weights, state, {threads, byteMinCols: options.byteActivationMinCols})
   return {model: new Transformer(config, weights, state, matmul), report}
-}
-
-async function createMatmul(weights: ModelWeights, state: RunState, kernels: KernelChoice, threads: number): Promise<Matmul> {
-  if (kernels === 'reference') return referenceMatmul(state)
-  return createFastMatmul(weights, state, {threads})
 }

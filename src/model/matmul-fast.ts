@@ -6,6 +6,8 @@
  * Per memory region, scratch after the weights (the kernels only address their own memory):
  *   xin   (SLICE, maxCols) f32        the input positions of one job, copied from the run state
  *   q8kx  (SLICE, maxCols/256 * 576)  prepared activations for Q4_K / Q6_K (if the region has any)
+ *   q8kb  (1, maxCols/256 * 320)      the same as bytes, for one position of a wide Q4_K / Q6_K
+ *                                     matrix (kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS)
  *   q80x  (SLICE, maxCols/32 * 80)    prepared activations for Q8_0 (if the region has any)
  *   out   (threads, SCRATCH_PER_THREAD bytes)  each thread's kernel output, copied to the run state
  * A batch longer than SLICE positions runs as several jobs, which bounds the scratch (a few MB per
@@ -17,8 +19,7 @@
  * A layer's attention also runs on the pool when it is large enough (long prompts, long contexts).
  */
 import {LlmfragError} from '../errors.js'
-import {GGMLType} from '../gguf/ggml-types.js'
-import {wasmKernelFor, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
+import {type ActivationFormat, BYTE_ACTIVATION_MIN_COLS, Q8KB_BLOCK_BYTES, Q8KX_BLOCK_BYTES, Q80X_BLOCK_BYTES, wasmKernelFor, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
 import {ComputePool} from '../parallel/pool.js'
 import {writeAttentionJob} from '../parallel/attention-job.js'
 import {type MatmulPart, writeMatmulJob} from '../parallel/matmul-job.js'
@@ -38,21 +39,23 @@ const ACT_TILE_BYTES = 384 * 1024
 /** Bytes of kernel output scratch per thread per region. */
 const SCRATCH_PER_THREAD = 64 * 1024
 
-type ActFormat = 'q8kx' | 'q80x' | 'f32'
-function formatOf(type: GGMLType): ActFormat {
-  if (type === GGMLType.Q4_K || type === GGMLType.Q6_K) return 'q8kx'
-  if (type === GGMLType.Q8_0) return 'q80x'
-  return 'f32'
-}
+/** Prepared activations kept in a region's scratch, with their bytes for `cols` columns, one position. */
+const ACT_FORMATS: ReadonlyArray<[ActivationFormat, (cols: number) => number]> = [
+  ['q8kx', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
+  ['q8kb', (cols) => Math.ceil(cols / 256) * Q8KB_BLOCK_BYTES],
+  ['q80x', (cols) => Math.ceil(cols / 32) * Q80X_BLOCK_BYTES],
+]
 
 interface RegionScratch {
   readonly xin: number // byte offsets into the region's memory
-  readonly act: ReadonlyMap<ActFormat, number>
+  readonly act: ReadonlyMap<ActivationFormat, number>
   readonly out: number
 }
 
 export interface FastMatmulOptions {
   readonly threads: number
+  /** Columns from which one position reads byte activations (default BYTE_ACTIVATION_MIN_COLS; tests lower it). */
+  readonly byteMinCols?: number
   /** Microseconds a waiting thread spins before sleeping (ComputePool). */
   readonly spinMicros?: number
 }
@@ -65,29 +68,32 @@ function matricesOf(w: ModelWeights): WeightTensor[] {
 export async function createFastMatmul(weights: ModelWeights, state: RunState, o: FastMatmulOptions): Promise<Matmul> {
   const slice = Math.min(SLICE, state.maxBatch)
   const mats = matricesOf(weights)
-  const regions = new Map<number, {maxCols: number; formats: Set<ActFormat>}>()
+  const byteMinCols = o.byteMinCols ?? BYTE_ACTIVATION_MIN_COLS
+  // Per region: the widest input, and the widest of each prepared format with its positions.
+  const regions = new Map<number, {maxCols: number; formats: Map<ActivationFormat, number>}>()
   for (const m of mats) {
-    const r = regions.get(m.slice.region) ?? {maxCols: 0, formats: new Set<ActFormat>()}
+    const r = regions.get(m.slice.region) ?? {maxCols: 0, formats: new Map<ActivationFormat, number>()}
     r.maxCols = Math.max(r.maxCols, m.cols)
-    if (wasmKernelFor(m.type)) r.formats.add(formatOf(m.type))
+    for (const [k, positions] of [[wasmKernelFor(m.type, {cols: m.cols, nPos: slice}, byteMinCols), slice], [wasmKernelFor(m.type, {cols: m.cols, nPos: 1}, byteMinCols), 1]] as const) {
+      if (k) r.formats.set(k.format, Math.max(r.formats.get(k.format) ?? 0, positions * m.cols))
+    }
     regions.set(m.slice.region, r)
   }
   const scratch = new Map<number, RegionScratch>()
   for (const [region, {maxCols, formats}] of regions) {
-    const sizes: Array<[ActFormat | 'xin' | 'out', number]> = [['xin', slice * maxCols * 4]]
-    if (formats.has('q8kx')) sizes.push(['q8kx', slice * Math.ceil(maxCols / 256) * 576])
-    if (formats.has('q80x')) sizes.push(['q80x', slice * Math.ceil(maxCols / 32) * 80])
-    sizes.push(['out', o.threads * SCRATCH_PER_THREAD])
-    const at = new Map<string, number>()
-    for (const [name, bytes] of sizes) at.set(name, weights.arena.allocScratch(region, bytes).offset)
-    const act = new Map<ActFormat, number>()
-    for (const f of ['q8kx', 'q80x'] as const) if (at.has(f)) act.set(f, at.get(f) ?? 0)
-    scratch.set(region, {xin: at.get('xin') ?? 0, act, out: at.get('out') ?? 0})
+    const alloc = (bytes: number): number => weights.arena.allocScratch(region, bytes).offset
+    const xin = alloc(slice * maxCols * 4)
+    const act = new Map<ActivationFormat, number>()
+    for (const [f, bytesOf] of ACT_FORMATS) {
+      const values = formats.get(f)
+      if (values) act.set(f, alloc(bytesOf(values)))
+    }
+    scratch.set(region, {xin, act, out: alloc(o.threads * SCRATCH_PER_THREAD)})
   }
   // Shared buffers the threads write into or read from: 0 the run state, then each layer's keys, then its values.
   const buffers = [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
   const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers, spinMicros: o.spinMicros})
-  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)))
+  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols)
 }
 
 function sharedBuffer(a: Float32Array): SharedArrayBuffer {
@@ -108,6 +114,7 @@ class FastMatmul implements Matmul {
     private readonly scratch: ReadonlyMap<number, RegionScratch>,
     private readonly slice: number,
     maxCols: number,
+    private readonly byteMinCols: number,
   ) {
     this.refRow = new Float32Array(maxCols)
   }
@@ -152,7 +159,7 @@ class FastMatmul implements Matmul {
     const copied = new Set<number>()
     let parts: MatmulPart[] = []
     ws.forEach((w, j) => {
-      const kernel = wasmKernelFor(w.type)
+      const kernel = wasmKernelFor(w.type, {cols, nPos: np}, this.byteMinCols)
       if (!kernel) return
       const region = w.slice.region
       const sc = this.regionScratch(w.slice)
@@ -160,7 +167,7 @@ class FastMatmul implements Matmul {
         main.heap(region).set(x.subarray(p0 * cols, (p0 + np) * cols), sc.xin >>> 2)
         copied.add(region)
       }
-      const format = formatOf(w.type)
+      const format = kernel.format
       const key = `${region}:${format}`
       let actPtr = prepared.get(key)
       if (actPtr === undefined) {
@@ -189,7 +196,7 @@ class FastMatmul implements Matmul {
     // Enough chunks that a thread slowed by other processes can hand work to the others.
     const chunkRows = Math.max(1, Math.min(Math.round(CHUNK_BYTES / w.rowBytes), Math.ceil(w.rows / (4 * this.pool.threads)), SCRATCH_PER_THREAD / 4))
     const posTile = Math.max(1, Math.min(np, Math.floor(SCRATCH_PER_THREAD / (4 * chunkRows)), Math.floor(ACT_TILE_BYTES / actStride)))
-    return {type: w.type, memory: region, wPtr: w.slice.offset, rowBytes: w.rowBytes, rows: w.rows, actPtr, actStride,
+    return {kernel: kernel.id, memory: region, wPtr: w.slice.offset, rowBytes: w.rowBytes, rows: w.rows, actPtr, actStride,
       dstBuffer: 0, dstOffset, chunkRows, scratch, posTile}
   }
 

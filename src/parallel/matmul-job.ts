@@ -2,12 +2,11 @@
  * Writing a matrix-product job into the control block (layout in protocol.ts): typed parts in,
  * words out, so callers never touch word offsets.
  */
-import type {GGMLType} from '../gguf/ggml-types.js'
 import {J, JOB_HEADER_WORDS, JOB_MATMUL, MAX_PARTS, P, PART_WORDS} from './protocol.js'
 
 /** One matrix of a job: out (nPos, rows) = prepared activations (nPos, cols) x W (rows, cols)^T. */
 export interface MatmulPart {
-  readonly type: GGMLType // weight type (selects the WebAssembly kernel)
+  readonly kernel: number // WasmTypeKernel.id: the weight type, and the activation layout
   readonly memory: number // index of the memory holding weights, activations and scratch
   readonly wPtr: number // byte offset of row 0
   readonly rowBytes: number
@@ -30,7 +29,7 @@ export function writeMatmulJob(job: Uint32Array, parts: readonly MatmulPart[], n
       throw new RangeError(`part ${i}: ${p.chunkRows} rows x ${p.posTile} positions of output do not fit ${scratchPerThread} bytes of scratch`)
     }
     const b = JOB_HEADER_WORDS + i * PART_WORDS
-    job[b + P.type] = p.type
+    job[b + P.kernel] = p.kernel
     job[b + P.memory] = p.memory
     job[b + P.wPtr] = p.wPtr
     job[b + P.rowBytes] = p.rowBytes

@@ -35,7 +35,7 @@
  *   4 scratchPerThread bytes of kernel output scratch each thread owns in every memory
  *   5 threads          T
  *   then, for JOB_MATMUL, per part i, PART_WORDS words at 8 + i * PART_WORDS:
- *   0 type        GGMLType of the weights (selects the WebAssembly kernel)
+ *   0 kernel      WasmTypeKernel.id: selects the WebAssembly kernel (weight type and activation layout)
  *   1 memory      index of the WebAssembly memory holding weights, activations and scratch
  *   2 wPtr        byte offset of row 0 of the weights
  *   3 rowBytes
@@ -82,7 +82,7 @@ export const CONTROL_BYTES = ERR_TEXT + ERR_TEXT_BYTES
 export const J = {kind: 0, nPos: 1, nParts: 2, totalChunks: 3, scratchPerThread: 4, threads: 5} as const
 /** Part fields (word offsets within a part). */
 export const P = {
-  type: 0, memory: 1, wPtr: 2, rowBytes: 3, rows: 4, actPtr: 5, actStride: 6,
+  kernel: 0, memory: 1, wPtr: 2, rowBytes: 3, rows: 4, actPtr: 5, actStride: 6,
   dstBuffer: 7, dstOffset: 8, chunkRows: 9, firstChunk: 10, scratch: 11, posTile: 12,
 } as const
 

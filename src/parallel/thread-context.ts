@@ -4,7 +4,6 @@
  * views of the shared buffers (run state, KV caches) and attention scratch. The chunk loop here is
  * the same code on every thread.
  */
-import {GGMLType} from '../gguf/ggml-types.js'
 import {instantiateWasmKernels, requireWasmKernel, type SharedWasmMemory, type WasmKernelExports, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
 import {attendGroup} from '../model/attention.js'
 import {A, ERR_TEXT, ERR_TEXT_BYTES, ERRLEN, ERROR, J, JOB_ATTENTION, JOB_HEADER_WORDS, JOB_MATMUL, JOB_WORD, JOB_WORDS, NEXT, P, PART_WORDS} from './protocol.js'
@@ -15,7 +14,7 @@ export class ThreadContext {
   private readonly kernels: WasmKernelExports[]
   private readonly heaps: Float32Array[] // per memory; remade when the memory has grown
   private readonly views: Float32Array[] // (per shared buffer) run state, KV caches
-  private readonly typeKernels = new Map<GGMLType, WasmTypeKernel>()
+  private readonly typeKernels = new Map<number, WasmTypeKernel>() // by WasmTypeKernel.id
   private att = new Float64Array(0) // attention scores of one head (grown to the context in use)
   private acc = new Float64Array(0) // (headDimV) weighted sum of values
 
@@ -95,7 +94,7 @@ export class ThreadContext {
     const scratch = job[base + P.scratch] + this.index * job[J.scratchPerThread]
     const wPtr = job[base + P.wPtr] + r0 * rowBytes
     const k = this.kernels[mem]
-    const kernel = this.kernelFor(job[base + P.type])
+    const kernel = this.kernelFor(job[base + P.kernel])
     const heap = this.heap(mem)
     const dst = this.views[job[base + P.dstBuffer]]
     const dstOffset = job[base + P.dstOffset] + r0
@@ -107,11 +106,11 @@ export class ThreadContext {
     }
   }
 
-  private kernelFor(type: GGMLType): WasmTypeKernel {
-    let k = this.typeKernels.get(type)
+  private kernelFor(id: number): WasmTypeKernel {
+    let k = this.typeKernels.get(id)
     if (!k) {
-      k = requireWasmKernel(type)
-      this.typeKernels.set(type, k)
+      k = requireWasmKernel(id)
+      this.typeKernels.set(id, k)
     }
     return k
   }

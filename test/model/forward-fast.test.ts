@@ -103,24 +103,35 @@ describe('fast forward pass: batches longer than one job, weights over several m
   const V = seq.vocab
   let one: Transformer
   let spread: Transformer
+  let bytes: Transformer
   let batch: Float32Array
 
   before(async () => {
     one = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2})).model
     // 8 MiB regions: the 16.5 MB model lands in several WebAssembly memories, each with its own scratch.
     spread = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2, regionBytes: 8 << 20})).model
+    // Every one-position Q4_K / Q6_K product on the byte-activation kernels (by default only rows of 8192+ columns).
+    bytes = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2, byteActivationMinCols: 256})).model
     one.forward(tokens, 0, true)
     batch = one.state.logits.slice(0, tokens.length * V)
   })
   after(async () => {
     await one?.close()
     await spread?.close()
+    await bytes?.close()
   })
 
   it('a 70-position batch gives the one-token-at-a-time logits bit for bit', () => {
     for (let p = 0; p < tokens.length; p++) {
       one.forward([tokens[p]], p)
       expect(one.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `position ${p}`).to.equal(true)
+    }
+  })
+
+  it('one token at a time on the byte-activation kernels gives the batch logits bit for bit', () => {
+    for (let p = 0; p < tokens.length; p++) {
+      bytes.forward([tokens[p]], p)
+      expect(bytes.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `position ${p}`).to.equal(true)
     }
   })
 

@@ -19,7 +19,7 @@ import {Q8_0_BLOCK_BYTES, quantizeRowQ8_0, vecDotQ8_0Q8_0} from '../../src/kerne
 import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
 import {quantizeRowQ4K, quantizeRowQ6K} from '../../src/kernels/quantize-k.js'
 import {
-  createSharedMemory, instantiateWasmKernels, Q80X_BLOCK_BYTES, Q8KX_BLOCK_BYTES, requireWasmKernel,
+  BYTE_ACTIVATION_MIN_COLS, createSharedMemory, instantiateWasmKernels, Q80X_BLOCK_BYTES, Q8KB_BLOCK_BYTES, Q8KX_BLOCK_BYTES, requireWasmKernel,
   WASM_PATH, wasmFloatKernelFor, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
 import {gaussian, putU16, randomBytes} from './kernels-support.js'
@@ -89,8 +89,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const m = new (globalThis as unknown as {WebAssembly: {Module: new (b: Uint8Array) => object}}).WebAssembly.Module(bytes)
     expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
-      'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q6k_f32_matmul', 'q6k_matmul', 'q8_0_matmul',
-      'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kx',
+      'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matvec_b', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matvec_b',
+      'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb', 'quantize_q8kx',
     ])
   })
 
@@ -131,13 +131,45 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     }
   })
 
+  it('quantize_q8kb holds the values of quantize_q8kx as bytes, with the same sums', () => {
+    const n = 3 * 256
+    const x = gaussian(n, 5)
+    x.fill(0, 256, 512) // an all-zero block
+    const xp = putFloats(x)
+    const wide = alloc(3 * Q8KX_BLOCK_BYTES)
+    const bytes = alloc(3 * Q8KB_BLOCK_BYTES)
+    heap.fill(0x5a, bytes, bytes + 3 * Q8KB_BLOCK_BYTES)
+    k.quantize_q8kx(xp, n, wide)
+    k.quantize_q8kb(xp, n, bytes)
+    const v = new DataView(memory.buffer)
+    for (let b = 0; b < 3; b++) {
+      const o = bytes + b * Q8KB_BLOCK_BYTES, w = wide + b * Q8KX_BLOCK_BYTES
+      expect(v.getFloat32(o, true)).to.equal(v.getFloat32(w, true))
+      for (let j = 0; j < 256; j++) expect(v.getInt8(o + 16 + j), `block ${b} value ${j}`).to.equal(v.getInt16(w + 16 + 2 * j, true))
+      for (let s = 0; s < 24; s++) expect(v.getInt16(o + 272 + 2 * s, true), `block ${b} sum ${s}`).to.equal(v.getInt16(w + 528 + 2 * s, true))
+    }
+  })
+
+  it('wasmKernelFor picks the Q8KB kernels for one position of a wide Q4_K / Q6_K matrix only', () => {
+    for (const type of [GGMLType.Q4_K, GGMLType.Q6_K]) {
+      const wide = wasmKernelFor(type, {cols: BYTE_ACTIVATION_MIN_COLS, nPos: 1})
+      expect(wide?.format).to.equal('q8kb')
+      expect(requireWasmKernel(wide?.id ?? -1)).to.equal(wide) // as worker threads look it up
+      expect(wasmKernelFor(type, {cols: BYTE_ACTIVATION_MIN_COLS - 256, nPos: 1})?.format).to.equal('q8kx')
+      expect(wasmKernelFor(type, {cols: 14336, nPos: 2})?.format).to.equal('q8kx')
+      expect(wasmKernelFor(type)?.format).to.equal('q8kx')
+    }
+    expect(wasmKernelFor(GGMLType.Q8_0, {cols: 14336, nPos: 1})?.format).to.equal('q80x')
+  })
+
   const intCases: Array<[string, GGMLType, number, number[], typeof vecDotQ4KQ8K, typeof quantizeRowQ4K]> = [
     ['Q4_K', GGMLType.Q4_K, Q4_K_BLOCK_BYTES, [0, 2], vecDotQ4KQ8K, quantizeRowQ4K],
     ['Q6_K', GGMLType.Q6_K, Q6_K_BLOCK_BYTES, [208], vecDotQ6KQ8K, quantizeRowQ6K],
   ]
   for (const [name, type, blockBytes, halfAt, vecDot, quantize] of intCases) {
-    for (const [blocks, rows, nPos] of [[1, 1, 1], [3, 7, 1], [17, 5, 3], [16, 2, 2], [2, 3, 35]]) {
-      it(`${name} x Q8_K: ${rows} rows of ${blocks} blocks, ${nPos} position(s), equal to the reference bit for bit`, () => {
+    for (const [blocks, rows, nPos, byteActs] of [[1, 1, 1, 0], [3, 7, 1, 0], [17, 5, 3, 0], [16, 2, 2, 0], [2, 3, 35, 0], [1, 3, 1, 1], [3, 7, 1, 1], [56, 5, 1, 1], [17, 4, 3, 1]]) {
+      const layout = byteActs ? ' (Q8KB activations)' : ''
+      it(`${name} x Q8_K${layout}: ${rows} rows of ${blocks} blocks, ${nPos} position(s), equal to the reference bit for bit`, () => {
         const n = 256 * blocks
         const rowBytes = blocks * blockBytes
         // Half the rows are random bytes (every bit pattern), half are quantized Gaussians.
@@ -148,7 +180,9 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         heap.set(w, wp)
         const x = gaussian(n * nPos, 4 + blocks)
         const xp = putFloats(x)
-        const kernel = requireWasmKernel(type)
+        const kernel = byteActs ? wasmKernelFor(type, {cols: n, nPos: 1}, 0) : requireWasmKernel(type)
+        if (!kernel) throw new Error(`no kernel for ${name}`)
+        expect(kernel.format).to.equal(byteActs ? 'q8kb' : 'q8kx')
         const act = alloc(kernel.activationBytes(n) * nPos, 16)
         const out = alloc(4 * rows * nPos)
         kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, nPos, act), nPos, out)

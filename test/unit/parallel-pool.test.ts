@@ -98,7 +98,7 @@ describe('parallel: ComputePool matrix jobs', () => {
   function part(m: Matrix, dst: number, chunkRows: number, posTile: number): MatmulPart {
     const [actPtr, actStride] = m.type === GGMLType.Q8_0 ? [act0, q80x.activationBytes(COLS)]
       : m.type === GGMLType.F32 ? [xPtr, COLS * 4] : [actK, q8kx.activationBytes(COLS)]
-    return {type: m.type, memory: 0, wPtr: m.wPtr, rowBytes: m.rowBytes, rows: m.rows, actPtr, actStride, dstBuffer: 0, dstOffset: dst,
+    return {kernel: m.type, memory: 0, wPtr: m.wPtr, rowBytes: m.rowBytes, rows: m.rows, actPtr, actStride, dstBuffer: 0, dstOffset: dst,
       chunkRows, scratch, posTile}
   }
 
@@ -140,7 +140,7 @@ describe('parallel: ComputePool matrix jobs', () => {
 
       it('a failing chunk is reported with its thread, and the pool keeps working', () => {
         // BF16 has no WebAssembly kernel: every chunk of this part throws on whichever thread takes it.
-        writeMatmulJob(pool.job, [{...part(q4, 0, 4, 1), type: GGMLType.BF16}], NPOS, SCRATCH)
+        writeMatmulJob(pool.job, [{...part(q4, 0, 4, 1), kernel: GGMLType.BF16}], NPOS, SCRATCH)
         expect(() => pool.run()).to.throw(LlmfragError, /compute thread \d failed: no WebAssembly kernel for tensor type BF16/)
         outF.fill(NaN)
         writeMatmulJob(pool.job, [part(q6, 0, 4, 3)], NPOS, SCRATCH)

@@ -22,11 +22,14 @@
  *                                      byte-identical to quantizeRowQ8K (ggml quantize_row_q8_K_ref)
  *   quantize_q8kx(xPtr, n, outPtr)     n f32 -> Q8KX (576 bytes / 256 values; same d and q as Q8_K,
  *                                      widened to i16, see assembly/kernels.ts), for Q4_K and Q6_K
+ *   quantize_q8kb(xPtr, n, outPtr)     n f32 -> Q8KB (320 bytes / 256 values: Q8KX's values as bytes)
  *   quantize_q8_0x(xPtr, n, outPtr)    n f32 -> Q80X (80 bytes / 32 values; as quantizeRowQ8_0), for Q8_0
  *   q4k_matmul(wPtr, rowBytes, rows, xPtr, nPos, outPtr)
  *   q6k_matmul(...), q8_0_matmul(...)  out[p * rows + r] = row r . activation p (prepared as above,
  *                                      positions contiguous); equal to vecDotQ4KQ8K / vecDotQ6KQ8K /
  *                                      vecDotQ8_0Q8_0 bit for bit
+ *   q4k_matvec_b(...), q6k_matvec_b(...)  the same against Q8KB activations, one position at a time:
+ *                                      for wide rows (ffn_down), whose Q8KX vector crowds L1
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
  *   prepare_f32x(xPtr, n, outPtr)      n f32 -> F32X (1120 bytes / 256 values: de-interleaved x and
@@ -43,6 +46,15 @@ import {GGMLType, ggmlTypeName} from '../../gguf/ggml-types.js'
 
 /** Bytes of Q8KX activations per 256 values. */
 export const Q8KX_BLOCK_BYTES = 576
+/** Bytes of Q8KB activations per 256 values. */
+export const Q8KB_BLOCK_BYTES = 320
+/**
+ * Columns from which a one-position Q4_K / Q6_K product reads Q8KB instead of Q8KX activations.
+ * Measured (scripts/bench-kernels.mjs, one thread, Zen 5, 48 KB L1): Q8KX runs Q4_K at 12.1 GB/s
+ * for 4096 columns, 11.0 for 8192, 7.5 for 14336; Q8KB at ~11.2 whatever the width (its widening
+ * loads cost ~8% where Q8KX fits in L1). Q6_K alike (10.0 / 9.3 / 7.3 against ~9.4).
+ */
+export const BYTE_ACTIVATION_MIN_COLS = 8192
 /** Bytes of Q80X activations per 32 values. */
 export const Q80X_BLOCK_BYTES = 80
 /** Bytes of F32X activations per 256 values. */
@@ -66,9 +78,12 @@ type MatmulFn = (wPtr: number, rowBytes: number, rows: number, xPtr: number, nPo
 export interface WasmKernelExports {
   readonly quantize_q8k: QuantizeFn
   readonly quantize_q8kx: QuantizeFn
+  readonly quantize_q8kb: QuantizeFn
   readonly quantize_q8_0x: QuantizeFn
   readonly q4k_matmul: MatmulFn
   readonly q6k_matmul: MatmulFn
+  readonly q4k_matvec_b: MatmulFn
+  readonly q6k_matvec_b: MatmulFn
   readonly q8_0_matmul: MatmulFn
   readonly f32_matmul: MatmulFn
   readonly f16_matmul: MatmulFn
@@ -110,6 +125,10 @@ export function createSharedMemory(bytes: number, maximumPages = 65535): SharedW
  */
 export interface WasmTypeKernel {
   readonly type: GGMLType
+  /** Names this kernel to worker threads (requireWasmKernel): the type, plus BYTE_VARIANT for the Q8KB kernels. */
+  readonly id: number
+  /** The prepared-activation layout: kernels of one format share one preparation of an input. */
+  readonly format: 'q8kx' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
   /** Bytes of prepared activations for one position of n values (0: the kernel reads the f32 x). */
   activationBytes(n: number): number
   /** Prepares nPos positions of n f32 at xPtr into actPtr; returns the pointer the matmul reads. */
@@ -118,26 +137,42 @@ export interface WasmTypeKernel {
   matmul(k: WasmKernelExports, wPtr: number, rowBytes: number, rows: number, actPtr: number, nPos: number, outPtr: number): void
 }
 
+export type ActivationFormat = 'q8kx' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
+/** Added to a type's id for its Q8KB kernel. */
+const BYTE_VARIANT = 0x100
+
 const q8kx = {
+  format: 'q8kx' as const,
   activationBytes: (n: number): number => (n / 256) * Q8KX_BLOCK_BYTES,
   prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number {
     k.quantize_q8kx(xPtr, n * nPos, actPtr) // positions are whole blocks, so one call covers all
     return actPtr
   },
 }
+const q8kb = {
+  format: 'q8kb' as const,
+  activationBytes: (n: number): number => (n / 256) * Q8KB_BLOCK_BYTES,
+  prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number {
+    k.quantize_q8kb(xPtr, n * nPos, actPtr)
+    return actPtr
+  },
+}
 const float = {
+  format: 'f32' as const,
   activationBytes: (): number => 0,
   prepare: (_k: WasmKernelExports, xPtr: number): number => xPtr,
 }
 
-const f32Kernel: WasmTypeKernel = {type: GGMLType.F32, ...float, matmul: (k, ...a) => k.f32_matmul(...a)}
-const f16Kernel: WasmTypeKernel = {type: GGMLType.F16, ...float, matmul: (k, ...a) => k.f16_matmul(...a)}
+const f32Kernel: WasmTypeKernel = {type: GGMLType.F32, id: GGMLType.F32, ...float, matmul: (k, ...a) => k.f32_matmul(...a)}
+const f16Kernel: WasmTypeKernel = {type: GGMLType.F16, id: GGMLType.F16, ...float, matmul: (k, ...a) => k.f16_matmul(...a)}
 
 const table = new Map<GGMLType, WasmTypeKernel>([
-  [GGMLType.Q4_K, {type: GGMLType.Q4_K, ...q8kx, matmul: (k, ...a) => k.q4k_matmul(...a)}],
-  [GGMLType.Q6_K, {type: GGMLType.Q6_K, ...q8kx, matmul: (k, ...a) => k.q6k_matmul(...a)}],
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K, ...q8kx, matmul: (k, ...a) => k.q4k_matmul(...a)}],
+  [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K, ...q8kx, matmul: (k, ...a) => k.q6k_matmul(...a)}],
   [GGMLType.Q8_0, {
     type: GGMLType.Q8_0,
+    id: GGMLType.Q8_0,
+    format: 'q80x',
     activationBytes: (n) => (n / 32) * Q80X_BLOCK_BYTES,
     prepare(k, xPtr, n, nPos, actPtr) {
       k.quantize_q8_0x(xPtr, n * nPos, actPtr)
@@ -149,7 +184,14 @@ const table = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.F16, f16Kernel],
 ])
 
+/** The Q8KB kernels, by type. */
+const byteTable = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + BYTE_VARIANT, ...q8kb, matmul: (k, ...a) => k.q4k_matvec_b(...a)}],
+  [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + BYTE_VARIANT, ...q8kb, matmul: (k, ...a) => k.q6k_matvec_b(...a)}],
+])
+
 const f32x = {
+  format: 'f32x' as const,
   activationBytes: (n: number): number => (n / 256) * F32X_BLOCK_BYTES,
   prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number {
     k.prepare_f32x(xPtr, n * nPos, actPtr)
@@ -158,8 +200,8 @@ const f32x = {
 }
 /** Float-activation kernels (no 8-bit rounding of the activations). */
 const floatTable = new Map<GGMLType, WasmTypeKernel>([
-  [GGMLType.Q4_K, {type: GGMLType.Q4_K, ...f32x, matmul: (k, ...a) => k.q4k_f32_matmul(...a)}],
-  [GGMLType.Q6_K, {type: GGMLType.Q6_K, ...f32x, matmul: (k, ...a) => k.q6k_f32_matmul(...a)}],
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K, ...f32x, matmul: (k, ...a) => k.q4k_f32_matmul(...a)}],
+  [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K, ...f32x, matmul: (k, ...a) => k.q6k_f32_matmul(...a)}],
   [GGMLType.F32, f32Kernel],
   [GGMLType.F16, f16Kernel],
 ])
@@ -167,9 +209,14 @@ const floatTable = new Map<GGMLType, WasmTypeKernel>([
 /**
  * The fast path of `type` as llama.cpp's CPU backend computes it: 8-bit activations (Q8_K for
  * Q4_K / Q6_K, Q8_0 for Q8_0), float for F32 / F16; undefined for BF16 and Q5_K (use the
- * reference kernels).
+ * reference kernels). With `shape`, the kernel for that product: one position of a Q4_K / Q6_K
+ * matrix at least BYTE_ACTIVATION_MIN_COLS wide reads Q8KB activations (same results, bit for bit).
  */
-export function wasmKernelFor(type: GGMLType): WasmTypeKernel | undefined {
+export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS): WasmTypeKernel | undefined {
+  if (shape && shape.nPos === 1 && shape.cols >= byteMinCols) {
+    const k = byteTable.get(type)
+    if (k) return k
+  }
   return table.get(type)
 }
 
@@ -178,10 +225,14 @@ export function wasmFloatKernelFor(type: GGMLType): WasmTypeKernel | undefined {
   return floatTable.get(type)
 }
 
-/** Like wasmKernelFor, but an UNSUPPORTED error naming the type when there is no fast path. */
-export function requireWasmKernel(type: GGMLType): WasmTypeKernel {
-  const k = table.get(type)
+/**
+ * The kernel with this id (a type's, or a WasmTypeKernel.id as worker threads receive it), or an
+ * UNSUPPORTED error naming the type when there is no fast path.
+ */
+export function requireWasmKernel(id: number): WasmTypeKernel {
+  const k = table.get(id) ?? (id >= BYTE_VARIANT ? byteTable.get(id - BYTE_VARIANT) : undefined)
   if (k) return k
+  const type = id as GGMLType
   throw new LlmfragError('UNSUPPORTED', `no WebAssembly kernel for tensor type ${ggmlTypeName(type)}`, {
     hints: [`fast kernels exist for ${[...table.keys()].map((t) => ggmlTypeName(t)).join(', ')}; the reference kernels (kernelFor) cover the rest`],
   })
