@@ -7,6 +7,8 @@
  *
  *   npm run bench [-- --rows 14336 --cols 4096 --seconds 1 --types Q4_K,Q6_K --positions 1,16,64]
  *
+ * One position of Q4_K / Q6_K is also timed on the byte-activation (Q8KB) kernels, which the engine
+ * uses from kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS columns.
  * --positions takes a list: each count is a batched product of that many activation vectors, and
  * its GB/s counts the weights once per position (bytes x positions / time), the rate a prompt sees.
  * --wasm FILE times another build of assembly/ (e.g. `asc ... -o /tmp/k.wasm`) instead of
@@ -27,7 +29,7 @@ if (!existsSync(new URL('kernels/index.js', dist)) || !existsSync(new URL('wasm/
 const {kernelFor, quantizeRowQ8K, vecDotQ4KQ8K, vecDotQ6KQ8K, quantizeRowQ8_0, vecDotQ8_0Q8_0} = await import(new URL('kernels/index.js', dist))
 const {f32ToFp16} = await import(new URL('kernels/fp16.js', dist))
 const {GGMLType} = await import(new URL('gguf/ggml-types.js', dist))
-const {createSharedMemory, instantiateWasmKernels, requireWasmKernel, wasmFloatKernelFor} = await import(new URL('kernels/wasm/kernels-wasm.js', dist))
+const {createSharedMemory, instantiateWasmKernels, requireWasmKernel, wasmFloatKernelFor, wasmKernelFor} = await import(new URL('kernels/wasm/kernels-wasm.js', dist))
 
 const {values: opt} = parseArgs({options: {
   rows: {type: 'string', default: '14336'},
@@ -152,6 +154,13 @@ for (const name of wanted) {
     runFast()
     validate(n, 'fast', Boolean(refInt))
     line(refInt ? 'wasm simd, 8-bit activations' : 'wasm simd, f32 activations', n, time(runFast))
+    const bytesPath = refInt && n === 1 ? wasmKernelFor(type, {cols, nPos: 1}, 0) : undefined
+    if (bytesPath?.format === 'q8kb') { // the engine's choice for one position of a wide matrix
+      const runBytes = () => bytesPath.matmul(k, wPtr, rowBytes, rows, bytesPath.prepare(k, xPtr, cols, 1, actPtr), 1, outPtr)
+      runBytes()
+      validate(1, 'byte activations', true)
+      line('wasm simd, 8-bit, byte acts', 1, time(runBytes))
+    }
     if (floatPath) {
       const runFloat = () => floatPath.matmul(k, wPtr, rowBytes, rows, floatPath.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
       runFloat()
