@@ -3,7 +3,7 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, hsum4, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, storePass} from './common'
+import {act, dot, dot4, half, hsum4, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, storePass, sweepBlocks} from './common'
 
 // Speed notes (V8 TurboFan on x64, Zen 5, scripts/bench-kernels.mjs, one thread, CPU time).
 // One position (generation): rows go one at a time (pairs of rows sharing the activation loads ran
@@ -223,15 +223,19 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
 export function q4k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 144)
   const rb = <usize>rowBytes
+  const chunk = sweepBlocks(nb)
   for (let p = 0; p < nPos; p++) {
     const x = xPtr + <usize>p * nb * Q8KB_BYTES
     const out = outPtr + (<usize>(p * rows) << 2)
-    for (let r = 0; r < rows; r++) {
-      const w = wPtr + <usize>r * rb
-      const o = out + (<usize>r << 2)
-      let sumf: f32 = 0
-      for (let i: usize = 0; i < nb; i++) sumf = q4kBlock(w + i * 144, x + i * Q8KB_BYTES, sumf, o, true)
-      store<f32>(o, sumf)
+    for (let c0: usize = 0; c0 < nb; c0 += chunk) {
+      const c1 = min<usize>(nb, c0 + chunk)
+      for (let r = 0; r < rows; r++) {
+        const w = wPtr + <usize>r * rb
+        const o = out + (<usize>r << 2)
+        let sumf: f32 = c0 == 0 ? 0 : load<f32>(o) // the row's sum so far: the block order is vecDotQ4KQ8K's
+        for (let i = c0; i < c1; i++) sumf = q4kBlock(w + i * 144, x + i * Q8KB_BYTES, sumf, o, true)
+        store<f32>(o, sumf)
+      }
     }
   }
 }
