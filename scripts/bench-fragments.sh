@@ -8,11 +8,14 @@
 # times split --compress and join of the compressed set (slow: zstd in WebAssembly and fzstd).
 # Needs the built CLI (npm run build) and GNU time (/usr/bin/time -v) for peak RSS.
 #
-# The file is read once first so every step starts from a warm page cache. On these VMs the first
-# touch of never-used memory is several times slower than reusing freed pages (PLATFORM.md; cp of
-# 0.96 GB took 1.2 s onto fresh pages, 0.2 s onto reused ones), so unless BENCH_PREFAULT=0 two
-# copies of the model are written and deleted first: every timed writer then gets reused pages,
-# whatever its place in the sequence (join writes while the split set still exists).
+# The file is read once first so every step starts from a warm page cache. On these VMs freed memory
+# is handed back to the host (virtio-balloon free page reporting, about 2 s after it is freed), and
+# the next touch of such a page is several times slower than reusing a page freed just before
+# (PLATFORM.md; cp of the 4.4 GB model: 1.4-1.8 s onto just-freed pages, 3.8-6.7 s after 8 s idle).
+# So unless BENCH_PREFAULT=0, each timed writer (cp, split, join) is preceded at once by writing and
+# deleting as many bytes as it will write: every writer starts on the same, just-freed pages, rather
+# than cp on warm pages and split/join, run after sha256sum, on cold ones. BENCH_RUNS=N repeats the
+# whole sequence N times and prints every run and the medians.
 set -euo pipefail
 
 model=${1:?usage: scripts/bench-fragments.sh MODEL.gguf [WORKDIR]}
@@ -24,52 +27,79 @@ cli=("node" "$root/bin/run.js")
 
 work=${2:-$(mktemp -d "${TMPDIR:-/tmp}/llmfrag-bench.XXXXXX")}
 mkdir -p "$work"
-trap 'rm -rf "$work/set" "$work/set-zst" "$work/copy.gguf" "$work/joined.gguf" "$work/joined-zst.gguf" "$work"/.partial-* "$work/time.txt"; rmdir "$work" 2>/dev/null || true' EXIT
+trap 'rm -rf "$work/prefault.bin" "$work/set" "$work/set-zst" "$work/copy.gguf" "$work/joined.gguf" "$work/joined-zst.gguf" "$work"/.partial-* "$work/time.txt"; rmdir "$work" 2>/dev/null || true' EXIT
 
 bytes=$(stat -c %s "$model")
 echo "model: $model ($bytes bytes), workdir: $work, $(nproc) cores"
 cat "$model" > /dev/null # warm the page cache
-if [[ ${BENCH_PREFAULT:-1} == 1 ]]; then
-  cp "$model" "$work/copy.gguf" && cp "$model" "$work/joined.gguf" && rm -f "$work/copy.gguf" "$work/joined.gguf"
-fi
+
+# prefault: writes and deletes as many bytes as the model, so the next writer reuses just-freed pages.
+prefault() {
+  [[ ${BENCH_PREFAULT:-1} == 1 ]] || return 0
+  head -c "$bytes" /dev/zero > "$work/prefault.bin"
+  rm -f "$work/prefault.bin"
+}
 
 declare -A secs rss
-# step NAME COMMAND...: runs it under GNU time, records wall seconds and peak RSS (KiB).
+# step NAME COMMAND...: runs it under GNU time, records wall seconds and peak RSS (KiB) of run $run.
+# Steps that write (all but sha256sum and verify) are preceded by prefault.
 step() {
   local name=$1
   shift
+  [[ $name == sha256sum || $name == verify ]] || prefault
   if ! /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" > /dev/null; then
     echo "step $name failed: $*" >&2
     exit 1
   fi
-  read -r secs[$name] rss[$name] < "$work/time.txt"
+  read -r secs[$name,$run] rss[$name,$run] < "$work/time.txt"
 }
 
-step cp cp "$model" "$work/copy.gguf"
-rm -f "$work/copy.gguf"
-step sha256sum sha256sum "$model"
-step split "${cli[@]}" split "$model" -o "$work/set" --json
-step join "${cli[@]}" join "$work/set" -o "$work/joined.gguf" --json
-cmp -s "$model" "$work/joined.gguf" || { echo "joined file differs from the model" >&2; exit 1; }
-rm -f "$work/joined.gguf"
-if [[ -f $root/dist/commands/verify.js ]]; then
-  step verify "${cli[@]}" verify "$work/set" --json
-fi
+# table: one line per step of run $1 ("median": the median of every run), speed relative to cp.
+table() {
+  local r=$1
+  for s in "${steps[@]}"; do
+    if [[ $r == median ]]; then
+      echo "$s $(for i in $(seq 1 "$runs"); do echo "${secs[$s,$i]}"; done | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}') $(for i in $(seq 1 "$runs"); do echo "${rss[$s,$i]}"; done | sort -g | tail -1)"
+    else
+      echo "$s ${secs[$s,$r]} ${rss[$s,$r]}"
+    fi
+  done | awk -v bytes="$bytes" -v title="$([[ $r == median ]] && echo "median of $runs runs (peak RSS: the largest)" || echo "run $r")" '
+    BEGIN { print title; printf "%-10s %9s %8s %12s %10s\n", "step", "seconds", "GB/s", "peak RSS MB", "speed/cp" }
+    { t = ($2 > 0.01 ? $2 : 0.01); if ($1 == "cp") cp = t
+      printf "%-10s %9.2f %8.2f %12.0f %10.2f\n", $1, $2, bytes / t / 1e9, $3 / 1024, cp / t }'
+  echo
+}
+
+runs=${BENCH_RUNS:-1}
 steps=(cp sha256sum split join)
-[[ -n ${secs[verify]:-} ]] && steps+=(verify)
-rm -rf "$work/set"
-if [[ ${BENCH_COMPRESS:-0} == 1 ]]; then
-  step split-zst "${cli[@]}" split "$model" -o "$work/set-zst" --compress --json
-  step join-zst "${cli[@]}" join "$work/set-zst" -o "$work/joined-zst.gguf" --json
-  cmp -s "$model" "$work/joined-zst.gguf" || { echo "joined (zstd) file differs from the model" >&2; exit 1; }
-  steps+=(split-zst join-zst)
+[[ -f $root/dist/commands/verify.js ]] && steps+=(verify)
+[[ ${BENCH_COMPRESS:-0} == 1 ]] && steps+=(split-zst join-zst)
+for run in $(seq 1 "$runs"); do
+  step cp cp "$model" "$work/copy.gguf"
+  rm -f "$work/copy.gguf"
+  step sha256sum sha256sum "$model"
+  step split "${cli[@]}" split "$model" -o "$work/set" --json
+  step join "${cli[@]}" join "$work/set" -o "$work/joined.gguf" --json
+  cmp -s "$model" "$work/joined.gguf" || { echo "joined file differs from the model" >&2; exit 1; }
+  rm -f "$work/joined.gguf"
+  if [[ -f $root/dist/commands/verify.js ]]; then
+    step verify "${cli[@]}" verify "$work/set" --json
+  fi
+  rm -rf "$work/set"
+  if [[ ${BENCH_COMPRESS:-0} == 1 ]]; then
+    step split-zst "${cli[@]}" split "$model" -o "$work/set-zst" --compress --json
+    step join-zst "${cli[@]}" join "$work/set-zst" -o "$work/joined-zst.gguf" --json
+    cmp -s "$model" "$work/joined-zst.gguf" || { echo "joined (zstd) file differs from the model" >&2; exit 1; }
+    rm -rf "$work/set-zst" "$work/joined-zst.gguf"
+  fi
+  echo "run $run done (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+done
+
+echo
+if (( runs > 1 )); then
+  for run in $(seq 1 "$runs"); do table "$run"; done
+  table median
+else
+  table 1
 fi
-
-echo
-for s in "${steps[@]}"; do echo "$s ${secs[$s]} ${rss[$s]}"; done | awk -v bytes="$bytes" -v cp="${secs[cp]}" '
-  BEGIN { printf "%-10s %9s %8s %12s %10s\n", "step", "seconds", "GB/s", "peak RSS MB", "speed/cp" }
-  { t = ($2 > 0.01 ? $2 : 0.01); c = (cp > 0.01 ? cp : 0.01)
-    printf "%-10s %9.2f %8.2f %12.0f %10.2f\n", $1, $2, bytes / t / 1e9, $3 / 1024, c / t }'
-
-echo
 echo "targets (issue 2): split and join >= 0.80x the speed of cp; peak RSS < 512 MB (uncompressed)"
