@@ -1,12 +1,12 @@
 /**
  * sha256 of many byte streams at once on worker threads, fed from shared chunk buffers (the
- * ChunkRing's slots). Split hashes every byte up to three times (the source file, its fragment,
- * its tensor) and join twice; at ~1.5 GB/s per core for sha256, that work has to leave the thread
- * doing the I/O and spread over both cores. Each stream lives on one worker (the least loaded when
- * it is opened, by expected bytes, unless the caller places it), so its updates stay in order. A
- * stream may also be `local`: hashed at once on the calling thread, which otherwise mostly waits on
- * I/O (three streams over two workers would leave one worker with two in every chunk). The protocol
- * is documented in stream-hash-worker.ts.
+ * ChunkRing's slots). Split hashes every byte three times (the source file, its fragment, its
+ * tensor) and join twice; at ~2 GB/s per core for sha256, that work has to leave the thread doing
+ * the I/O and spread over the cores. Each stream lives on one worker (the least loaded when it is
+ * opened, by expected bytes, unless the caller places it), so its updates stay in order. A stream
+ * may also be `local`: hashed at once on the calling thread (which then stops reading and writing
+ * meanwhile: split gives its third hash a third worker instead, and lets the kernel share the
+ * cores). The protocol is documented in stream-hash-worker.ts.
  */
 import {createHash, type Hash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
@@ -133,19 +133,27 @@ export class StreamHasher {
   }
 
   /** Sends the queued updates; resolves when the workers have hashed them (their slots may be reused). */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     const sent: Array<Promise<FromHashWorker>> = []
     this.queues.forEach((ops, w) => {
       if (ops.length === 0) return
       this.queues[w] = []
       sent.push(this.send(w, (id) => ({type: 'batch', id, ops})))
     })
-    for (const reply of await Promise.all(sent)) if (reply.type === 'done') this.workerSeconds += reply.seconds
+    if (sent.length === 0) return Promise.resolve()
+    return Promise.all(sent).then((replies) => {
+      for (const reply of replies) if (reply.type === 'done') this.workerSeconds += reply.seconds
+    })
   }
 
-  /** Flushes, then finishes `streams` and returns their hex digests in the same order. */
+  /**
+   * Flushes, then finishes `streams` and returns their hex digests in the same order. The requests
+   * go out at once, behind the flushed updates (a worker handles its messages in order), so a
+   * digest costs no extra round trip and the caller may go on queueing other streams meanwhile.
+   */
   async digest(streams: readonly number[]): Promise<string[]> {
-    await this.flush()
+    const flushed = this.flush()
+    flushed.catch(() => {}) // awaited below, after the digest requests are out
     const byWorker = new Map<number, number[]>()
     const found = new Map<number, string>()
     for (const s of streams) {
@@ -160,10 +168,11 @@ export class StreamHasher {
       this.owner.delete(s)
       byWorker.set(w, [...(byWorker.get(w) ?? []), s])
     }
-    await Promise.all([...byWorker].map(async ([w, ids]) => {
+    const asked = [...byWorker].map(async ([w, ids]) => {
       const reply = await this.send(w, (id) => ({type: 'digest', id, streams: ids}))
       if (reply.type === 'digests') ids.forEach((s, i) => found.set(s, reply.digests[i]))
-    }))
+    })
+    await Promise.all([flushed, ...asked])
     return streams.map((s) => found.get(s) ?? '')
   }
 
