@@ -10,6 +10,7 @@ import {open, type FileHandle} from 'node:fs/promises'
 import {rmSync} from 'node:fs'
 
 import {ioError} from '../errors.js'
+import {writeFully} from './chunk-ring.js'
 import type {ZstdEncoder} from './zstd.js'
 
 export interface StoredFragment {
@@ -38,8 +39,6 @@ async function openPartial(path: string): Promise<FileHandle> {
 
 /** Writes the shard in place; holes between writes are alignment padding and read back as zeros. */
 export class PlainSink implements FragmentSink {
-  private readonly pending = new Set<Promise<void>>()
-
   private constructor(private readonly path: string, private readonly fh: FileHandle, private readonly rawBytes: number) {}
 
   /** Creates the partial file and writes the shard's header into it. */
@@ -49,25 +48,17 @@ export class PlainSink implements FragmentSink {
     return sink
   }
 
+  /** Writes at once (writeFully: synchronous, in small pieces); the promise is settled on return. */
   write(bytes: Uint8Array, position: number): Promise<void> {
-    const p = (async () => {
-      try {
-        let done = 0
-        while (done < bytes.length) {
-          const {bytesWritten} = await this.fh.write(bytes, done, bytes.length - done, position + done)
-          done += bytesWritten
-        }
-      } catch (err) {
-        throw ioError(err, this.path, 'write')
-      }
-    })()
-    this.pending.add(p)
-    void p.finally(() => this.pending.delete(p)).catch(() => {})
-    return p
+    try {
+      writeFully(this.fh.fd, this.path, bytes, position)
+      return Promise.resolve()
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   async finish(): Promise<StoredFragment> {
-    await Promise.all(this.pending)
     try {
       await this.fh.truncate(this.rawBytes) // padding after the last tensor
       await this.fh.close()
@@ -78,7 +69,6 @@ export class PlainSink implements FragmentSink {
   }
 
   async abort(): Promise<void> {
-    await Promise.allSettled(this.pending)
     await this.fh.close().catch(() => {})
     rmSync(this.path, {force: true})
   }

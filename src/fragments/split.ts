@@ -1,9 +1,10 @@
 /**
  * `split`: a .gguf model into a fragment set (DESIGN section 4), in one sequential pass over the
- * source. Each chunk is read once into a shared slot (ChunkRing), then, concurrently: its bytes go
- * to their fragments (positional writes, or a memory image when compressing), and worker threads
- * hash it three ways (the source file, each fragment, each tensor: StreamHasher). The manifest is
- * written last, after every fragment has been renamed from `.partial-*` into place.
+ * source. Each chunk is read once into a shared slot (ChunkRing); three worker threads hash it
+ * three ways (the source file, each fragment, each tensor: StreamHasher) while this thread writes
+ * its bytes to their fragments (small synchronous positional writes, see writeFully, or a memory
+ * image when compressing) and reads the next chunks. The manifest is written last, after every
+ * fragment has been renamed from `.partial-*` into place.
  */
 import {closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {basename, join} from 'node:path'
@@ -23,8 +24,10 @@ import {checkRebuildable} from './rebuild-check.js'
 import {hashThroughRing, StreamHasher} from './stream-hash.js'
 import {DEFAULT_LEVEL, ZstdEncoder} from './zstd.js'
 
-export const CHUNK_BYTES = 16 << 20 // one slot: large enough for full sha256 speed per update
-export const CHUNK_SLOTS = 4 // reads run ahead of hashing and writing by up to 3 chunks
+export const CHUNK_BYTES = 8 << 20 // one slot: sha256 runs at full speed from 1 MiB updates on
+export const CHUNK_SLOTS = 6 // reads run ahead of the slowest hash stream by up to 5 chunks
+/** One hash worker per hash of a byte (the source, its fragment, its tensor): equal work on each. */
+const HASH_THREADS = 3
 
 export interface SplitOptions {
   /** One zstd frame per fragment. */
@@ -148,7 +151,6 @@ async function copyAndHash(fd: number, model: string, size: number, shards: read
     const n = readFully(fd, model, slot.bytes, Math.min(ring.size, size - pos), pos)
     pool.update(sourceStream, slot.index, 0, n)
     const writes: Array<Promise<void>> = []
-    const tensorRanges: Array<[number, number, number]> = [] // [stream, start, end] in the slot
     for (let i = next; i < pieces.length && pieces[i].start < pos + n; i++) {
       const pc = pieces[i]
       const s = pc.shard
@@ -160,16 +162,14 @@ async function copyAndHash(fd: number, model: string, size: number, shards: read
         pool.zeros(s.stream, at - s.hashed) // alignment padding before this tensor
         pool.update(s.stream, slot.index, a - pos, b - pos)
         s.hashed = at + (b - a)
-        tensorRanges.push([pc.stream, a - pos, b - pos])
+        pool.update(pc.stream, slot.index, a - pos, b - pos)
       }
       if (pc.end > pos + n) break
       next = i + 1
-      // A sink's finish() waits for its own pending writes; a compressed image already holds the bytes.
+      // A plain sink's writes are done on return; a compressed image already holds the bytes.
       if (--s.left === 0) finishShard(s)
     }
-    const hashed = pool.flush() // the workers start on the source and shard streams ...
-    for (const [stream, a, b] of tensorRanges) pool.update(stream, slot.index, a, b) // ... while this thread hashes the tensors
-    ring.hold(slot, Promise.all([hashed, ...writes]))
+    ring.hold(slot, Promise.all([pool.flush(), ...writes]))
     // Compression runs on this thread anyway: wait for a finished image to be compressed and written
     // before filling the next, so one image is in use at a time, not one per shard read meanwhile.
     for (const s of shards) if (s.compressing) await s.stored
@@ -199,7 +199,7 @@ export async function splitModel(model: string, dir: string, options: SplitOptio
   }
   const shards: Shard[] = []
   const ring = new ChunkRing(CHUNK_SLOTS, CHUNK_BYTES)
-  const pool = new StreamHasher(ring.buffers)
+  const pool = new StreamHasher(ring.buffers, HASH_THREADS)
   let encoder: ZstdEncoder | undefined
   try {
     checkRebuildable(fd, model, header)
@@ -217,11 +217,12 @@ export async function splitModel(model: string, dir: string, options: SplitOptio
         : await PlainSink.create(partial, plan.header, plan.rawBytes)
       shards.push({plan, sink, stream: pool.open(plan.rawBytes, 1), hashed: 0, left: plan.tensors.length, compressing: false})
     }
-    // Three hashes of every byte: the source on one worker, its shard on the other, its tensor here.
+    // Three hashes of every byte, one per worker: the source, its shard, its tensor. This thread
+    // only reads and writes; the kernel spreads the four busy threads over the cores.
     const sourceStream = pool.open(size, 0)
     const pieces: Piece[] = shards.flatMap((shard) => shard.plan.tensors.map((tensor, i) => ({
       tensor, shard, start: header.dataOffset + tensor.offset, end: header.dataOffset + tensor.offset + tensor.bytes,
-      shardAt: shard.plan.header.length + shard.plan.offsets[i], stream: pool.open(tensor.bytes, 'local'),
+      shardAt: shard.plan.header.length + shard.plan.offsets[i], stream: pool.open(tensor.bytes, 2),
     }))).sort((a, b) => a.start - b.start)
 
     await copyAndHash(fd, model, size, shards, pieces, ring, pool, sourceStream, options)

@@ -1,8 +1,11 @@
 import {createHash} from 'node:crypto'
+import {closeSync, mkdtempSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {expect} from 'chai'
 
-import {ChunkRing} from '../../src/fragments/chunk-ring.js'
+import {ChunkRing, readFully, WRITE_PIECE, writeFully} from '../../src/fragments/chunk-ring.js'
 import {StreamHasher} from '../../src/fragments/stream-hash.js'
 import {fillRandom} from '../support/gguf-build.js'
 
@@ -56,6 +59,61 @@ describe('StreamHasher and ChunkRing', () => {
       err = e
     }
     expect((err as Error).message).to.equal('write failed')
+  })
+
+  it('sends a digest behind the queued updates without waiting for them, while other streams go on', async () => {
+    const ring = new ChunkRing(2, 1 << 16)
+    const pool = new StreamHasher(ring.buffers, 1)
+    try {
+      const data = new Uint8Array(3 << 16)
+      fillRandom(data, 9)
+      const first = pool.open(data.length)
+      const second = pool.open(data.length)
+      const slot = await ring.acquire()
+      slot.bytes.set(data.subarray(0, 1 << 16))
+      pool.update(first, slot.index, 0, 1 << 16) // queued, not flushed: digest() must send it first
+      const firstDigest = pool.digest([first])
+      pool.update(second, slot.index, 0, 1 << 16)
+      ring.hold(slot, pool.flush())
+      await ring.drain()
+      expect(await firstDigest).to.deep.equal([createHash('sha256').update(data.subarray(0, 1 << 16)).digest('hex')])
+      expect(await pool.digest([second])).to.deep.equal([createHash('sha256').update(data.subarray(0, 1 << 16)).digest('hex')])
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('writeFully: buffers of several WRITE_PIECEs at any position read back the same; a failure names the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmfrag-write-'))
+    const path = join(dir, 'out.bin')
+    try {
+      const data = new Uint8Array(3 * WRITE_PIECE + 12345)
+      fillRandom(data, 4)
+      const fd = openSync(path, 'w+')
+      try {
+        writeFully(fd, path, data, 777)
+        const back = new Uint8Array(data.length)
+        expect(readFully(fd, path, back, data.length, 777)).to.equal(data.length)
+        expect(Buffer.from(back).equals(Buffer.from(data))).to.equal(true)
+      } finally {
+        closeSync(fd)
+      }
+      const file = readFileSync(path)
+      expect(file.length).to.equal(777 + data.length)
+      expect(file.subarray(0, 777).every((b) => b === 0)).to.equal(true)
+      const ro = openSync(path, 'r')
+      let err: unknown
+      try {
+        writeFully(ro, path, data, 0)
+      } catch (e) {
+        err = e
+      } finally {
+        closeSync(ro)
+      }
+      expect((err as Error).message).to.contain(path)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('rejects digests after close', async () => {
