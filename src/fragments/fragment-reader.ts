@@ -63,16 +63,9 @@ export class FragmentReader {
 
   async stream(f: ManifestFragment, options: StreamOptions): Promise<StreamReport> {
     const path = join(this.dir, f.file)
-    let fd: number
+    const fd = this.open(path, f)
     try {
-      fd = openSync(path, 'r')
-    } catch (err) {
-      throw ioError(err, path, 'open')
-    }
-    try {
-      const size = fstatSync(fd).size
-      if (size !== f.bytes) throw damaged(path, 'the file size', f.bytes, size)
-      const report = this.compressed ? await this.streamCompressed(fd, path, size, f, options) : await this.streamPlain(fd, path, size, options)
+      const report = this.compressed ? await this.streamCompressed(fd, path, f.bytes, f, options) : await this.streamPlain(fd, path, f.bytes, options)
       const rawExpected = f.raw_bytes ?? f.bytes
       if (report.rawBytes !== rawExpected) throw damaged(path, 'the decompressed size', rawExpected, report.rawBytes)
       return report
@@ -82,7 +75,49 @@ export class FragmentReader {
     }
   }
 
+  /**
+   * A plain fragment's chunks handed to `onChunk` one after another, returning as soon as the last
+   * is read: neither the work still holding the slots nor the sha256 is waited for, so the next
+   * fragment's reads can follow at once (join streams a whole set this way). `storedSha256`
+   * resolves once the hash workers are through the fragment; `ring.drain()` waits for the rest.
+   */
+  async streamQueued(f: ManifestFragment, options: StreamOptions): Promise<{readonly storedSha256: Promise<string | undefined>}> {
+    if (this.compressed) throw new LlmfragError('INTERNAL', 'FragmentReader.streamQueued reads plain fragments only')
+    const path = join(this.dir, f.file)
+    const fd = this.open(path, f)
+    try {
+      return await this.readPlain(fd, path, f.bytes, options)
+    } finally {
+      closeSync(fd) // the reads are done: the slots hold the bytes
+    }
+  }
+
+  /** Opens a fragment and checks its size against the manifest. */
+  private open(path: string, f: ManifestFragment): number {
+    let fd: number
+    try {
+      fd = openSync(path, 'r')
+    } catch (err) {
+      throw ioError(err, path, 'open')
+    }
+    try {
+      const size = fstatSync(fd).size
+      if (size !== f.bytes) throw damaged(path, 'the file size', f.bytes, size)
+    } catch (err) {
+      closeSync(fd)
+      throw err
+    }
+    return fd
+  }
+
   private async streamPlain(fd: number, path: string, size: number, options: StreamOptions): Promise<StreamReport> {
+    const {storedSha256} = await this.readPlain(fd, path, size, options)
+    await this.ring.drain()
+    return {storedSha256: await storedSha256, rawBytes: size, hashSeconds: 0}
+  }
+
+  /** Reads a plain fragment through the slots; returns its pending sha256 (undefined unless asked). */
+  private async readPlain(fd: number, path: string, size: number, options: StreamOptions): Promise<{readonly storedSha256: Promise<string | undefined>}> {
     const pool = options.hash ? this.pool : undefined
     if (options.hash && !pool) throw new LlmfragError('INTERNAL', 'FragmentReader: hashing a plain fragment needs a StreamHasher')
     const stream = pool?.open(size) ?? -1
@@ -95,9 +130,10 @@ export class FragmentReader {
       pos += n
       options.onRead?.(pos)
     }
-    await this.ring.drain()
-    const storedSha256 = pool ? (await pool.digest([stream]))[0] : undefined
-    return {storedSha256, rawBytes: size, hashSeconds: 0}
+    if (!pool) return {storedSha256: Promise.resolve(undefined)}
+    const storedSha256 = pool.digest([stream]).then(([d]) => d)
+    storedSha256.catch(() => {}) // the caller awaits it; a failure meanwhile is not unhandled
+    return {storedSha256}
   }
 
   private async streamCompressed(fd: number, path: string, size: number, f: ManifestFragment, options: StreamOptions): Promise<StreamReport> {

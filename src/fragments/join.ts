@@ -15,7 +15,7 @@ import {ioError, LlmfragError} from '../errors.js'
 import {ggmlTypeByName} from '../gguf/ggml-types.js'
 import {encodeGGUFHeader} from '../gguf/writer.js'
 import {withoutSplitKeys} from '../source/gguf-source.js'
-import {ChunkRing, readFully} from './chunk-ring.js'
+import {ChunkRing, readFully, writeFully} from './chunk-ring.js'
 import {readFragmentHeader} from './fragment-header.js'
 import {damaged, FragmentReader, type RawChunk} from './fragment-reader.js'
 import {type Manifest, type ManifestFragment, type ManifestTensor, readManifest} from './manifest.js'
@@ -68,17 +68,6 @@ interface OutputHash {
   inOrder: boolean
 }
 
-async function writeAll(fh: FileHandle, path: string, bytes: Uint8Array, position: number): Promise<void> {
-  try {
-    for (let done = 0; done < bytes.length;) {
-      const {bytesWritten} = await fh.write(bytes, done, bytes.length - done, position + done)
-      done += bytesWritten
-    }
-  } catch (err) {
-    throw ioError(err, path, 'write')
-  }
-}
-
 export async function joinFragments(dir: string, output: string, options: JoinOptions = {}): Promise<JoinResult> {
   const started = performance.now()
   const m = readManifest(dir)
@@ -115,19 +104,23 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
     const out: OutputHash = {stream: pool.open(m.source.size), hashed: 0, next: 0, inOrder: true}
 
     // The header: written, and hashed through a slot.
-    await writeAll(fh, partial, header, 0)
+    writeFully(fh.fd, partial, header, 0)
     await hashThroughRing(ring, pool, out.stream, header)
     out.hashed = header.length
 
     const reader = new FragmentReader(dir, compressed, ring, pool)
     const totalStored = m.fragments.reduce((s, f) => s + f.bytes, 0)
     let storedBefore = 0
+    // Plain fragments stream back to back: each one's sha256 is checked when the workers get
+    // through it, while the next is read; the first mismatch stops the join at the next chunk.
+    const checks: Array<Promise<void>> = []
+    let failed: Error | undefined
     for (const f of visit) {
       const tensors = tensorsOf(f)
       let t = 0 // first tensor of this fragment not yet wholly written
       const onChunk = (c: RawChunk): Promise<unknown> => {
         options.signal?.throwIfAborted()
-        const writes: Array<Promise<void>> = []
+        if (failed) throw failed
         const end = c.rawStart + c.length
         for (let i = t; i < tensors.length; i++) {
           const tensor = tensors[i]
@@ -137,7 +130,7 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
           const b = Math.min(start + tensor.bytes, end)
           if (b > a) {
             const at = m.source.data_offset + tensor.source_offset + (a - start)
-            writes.push(writeAll(fh, partial, c.slot.bytes.subarray(a - c.rawStart, b - c.rawStart), at))
+            writeFully(fh.fd, partial, c.slot.bytes.subarray(a - c.rawStart, b - c.rawStart), at)
             if (out.inOrder && order[out.next] === tensor && at >= out.hashed) {
               pool.zeros(out.stream, at - out.hashed) // zero padding before this tensor
               pool.update(out.stream, c.slot.index, a - c.rawStart, b - c.rawStart)
@@ -150,13 +143,27 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
           if (start + tensor.bytes > end) break
           t = i + 1
         }
-        return Promise.all([pool.flush(), ...writes])
+        return pool.flush()
       }
-      const report = await reader.stream(f, {hash: true, onChunk, onRead: (n) => options.onProgress?.(storedBefore + n, totalStored)})
-      if (report.storedSha256 !== f.sha256) throw damaged(join(dir, f.file), 'the sha256', f.sha256, report.storedSha256 ?? 'none')
+      const path = join(dir, f.file)
+      const streamOptions = {hash: true, onChunk, onRead: (n: number) => options.onProgress?.(storedBefore + n, totalStored)}
+      if (compressed) {
+        const report = await reader.stream(f, streamOptions)
+        if (report.storedSha256 !== f.sha256) throw damaged(path, 'the sha256', f.sha256, report.storedSha256 ?? 'none')
+      } else {
+        const {storedSha256} = await reader.streamQueued(f, streamOptions)
+        const check = storedSha256.then((sha) => {
+          if (sha !== f.sha256) throw damaged(path, 'the sha256', f.sha256, sha ?? 'none')
+        })
+        check.catch((err: Error) => {
+          failed ??= err
+        })
+        checks.push(check)
+      }
       storedBefore += f.bytes
     }
     await ring.drain()
+    await Promise.all(checks)
     try {
       await fh.truncate(m.source.size) // zeros after the last tensor
     } catch (err) {
