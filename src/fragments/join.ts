@@ -103,7 +103,13 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
     const order = [...m.tensors].sort((a, b) => a.source_offset - b.source_offset)
     const out: OutputHash = {stream: pool.open(m.source.size), hashed: 0, next: 0, inOrder: true}
 
-    // The header: written, and hashed through a slot.
+    // The output at its final size first (zeros after the last tensor; writes inside a file's size
+    // are cheaper than writes extending it), then the header: written, and hashed through a slot.
+    try {
+      await fh.truncate(m.source.size)
+    } catch (err) {
+      throw ioError(err, partial, 'write')
+    }
     writeFully(fh.fd, partial, header, 0)
     await hashThroughRing(ring, pool, out.stream, header)
     out.hashed = header.length
@@ -164,11 +170,6 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
     }
     await ring.drain()
     await Promise.all(checks)
-    try {
-      await fh.truncate(m.source.size) // zeros after the last tensor
-    } catch (err) {
-      throw ioError(err, partial, 'write')
-    }
 
     let sha256: string
     if (out.inOrder) {
