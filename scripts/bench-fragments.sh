@@ -40,33 +40,43 @@ prefault() {
   rm -f "$work/prefault.bin"
 }
 
-declare -A secs rss
-# step NAME COMMAND...: runs it under GNU time, records wall seconds and peak RSS (KiB) of run $run.
+declare -A secs rss cpu
+# step NAME COMMAND...: runs it under GNU time, records wall seconds, CPU seconds (user + system, all
+# threads) and peak RSS (KiB) of run $run.
 # Steps that write (all but sha256sum and verify) are preceded by prefault.
 step() {
   local name=$1
   shift
   [[ $name == sha256sum || $name == verify ]] || prefault
-  if ! /usr/bin/time -f '%e %M' -o "$work/time.txt" "$@" > /dev/null; then
+  if ! /usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" "$@" > /dev/null; then
     echo "step $name failed: $*" >&2
     exit 1
   fi
-  read -r secs[$name,$run] rss[$name,$run] < "$work/time.txt"
+  local user sys
+  read -r secs[$name,$run] rss[$name,$run] user sys < "$work/time.txt"
+  cpu[$name,$run]=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
 }
 
-# table: one line per step of run $1 ("median": the median of every run), speed relative to cp.
+# median of the values given as arguments
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+}
+
+# table: one line per step of run $1 ("median": the medians of every run), speed relative to cp.
 table() {
-  local r=$1
+  local r=$1 s i
   for s in "${steps[@]}"; do
     if [[ $r == median ]]; then
-      echo "$s $(for i in $(seq 1 "$runs"); do echo "${secs[$s,$i]}"; done | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}') $(for i in $(seq 1 "$runs"); do echo "${rss[$s,$i]}"; done | sort -g | tail -1)"
+      local t=() c=() m=()
+      for i in $(seq 1 "$runs"); do t+=("${secs[$s,$i]}"); c+=("${cpu[$s,$i]}"); m+=("${rss[$s,$i]}"); done
+      echo "$s $(median "${t[@]}") $(printf '%s\n' "${m[@]}" | sort -g | tail -1) $(median "${c[@]}")"
     else
-      echo "$s ${secs[$s,$r]} ${rss[$s,$r]}"
+      echo "$s ${secs[$s,$r]} ${rss[$s,$r]} ${cpu[$s,$r]}"
     fi
   done | awk -v bytes="$bytes" -v title="$([[ $r == median ]] && echo "median of $runs runs (peak RSS: the largest)" || echo "run $r")" '
-    BEGIN { print title; printf "%-10s %9s %8s %12s %10s\n", "step", "seconds", "GB/s", "peak RSS MB", "speed/cp" }
+    BEGIN { print title; printf "%-10s %9s %8s %8s %12s %10s\n", "step", "seconds", "cpu s", "GB/s", "peak RSS MB", "speed/cp" }
     { t = ($2 > 0.01 ? $2 : 0.01); if ($1 == "cp") cp = t
-      printf "%-10s %9.2f %8.2f %12.0f %10.2f\n", $1, $2, bytes / t / 1e9, $3 / 1024, cp / t }'
+      printf "%-10s %9.2f %8.2f %8.2f %12.0f %10.2f\n", $1, $2, $4, bytes / t / 1e9, $3 / 1024, cp / t }'
   echo
 }
 
