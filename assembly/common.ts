@@ -65,9 +65,10 @@ export function toHalf(x: f32): u32 {
   return i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1)
 }
 
-/** Bytes of a Q8KB block (256 values; layout in kernels.ts) and the offset of its bsum32. */
+/** Bytes of a Q8KB block (256 values; layout in kernels.ts) and the offsets of its bsum32 and bsum16. */
 export const Q8KB_BYTES: usize = 320
 export const Q8KB_BSUM32: usize = 272
+export const Q8KB_BSUM16: usize = 288
 /**
  * Most blocks of a row the byte-activation kernels take in one sweep over the rows: 64 blocks
  * are 20 KB of Q8KB activations, which stay in L1 beside the weights streaming through. Wider rows
