@@ -69,11 +69,29 @@ export function softmax(v: Float32Array | Float64Array, off: number, n: number):
   for (let i = 0; i < n; i++) v[off + i] *= inv
 }
 
+/** 2^k for k = -1024 .. 1023, at k + 1024 (expNeg's scale). */
+const POW2 = Float64Array.from({length: 2048}, (_, i) => 2 ** (i - 1024))
+
+/**
+ * e^-g in float64, within 3e-10 relative of Math.exp (whose result it replaces in swiglu: twice as
+ * fast, 134 -> 64 µs for 14336 values; as float32 the silu differs from Math.exp's in the last bit
+ * for about 0.5% of values): -g = k ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^8.
+ * |g| is clamped to 700 (e^700 is near the float64 limit and far past where silu is g or 0 in
+ * float32); NaN stays NaN.
+ */
+function expNeg(g: number): number {
+  const x = g > 700 ? -700 : g < -700 ? 700 : -g
+  const k = Math.round(x * Math.LOG2E)
+  const r = x - k * Math.LN2
+  const p = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))
+  return p * POW2[k + 1024]
+}
+
 /** SwiGLU (Shazeer 2020): gate[i] = silu(gate[i]) * up[i] for i < n, silu(g) = g / (1 + e^-g). */
 export function swiglu(gate: Float32Array, up: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const g = gate[i]
-    gate[i] = (g / (1 + Math.exp(-g))) * up[i]
+    gate[i] = (g / (1 + expNeg(g))) * up[i]
   }
 }
 

@@ -27,6 +27,26 @@ describe('model: ops', () => {
     expect(g[2]).to.be.closeTo(3 * -2 / (1 + Math.exp(2)), 1e-6)
   })
 
+  it('swiglu stays within one float32 step of silu with Math.exp, from -120 to 120, and keeps +Infinity and NaN', () => {
+    const n = 48001
+    const g = Float32Array.from({length: n}, (_, i) => -120 + i * 0.005)
+    const want = Float32Array.from(g, (v) => v / (1 + Math.exp(-v)))
+    swiglu(g, new Float32Array(n).fill(1), n)
+    let differ = 0
+    for (let i = 0; i < n; i++) {
+      if (g[i] === want[i]) continue
+      differ++
+      expect(Math.abs(g[i] - want[i]), `at ${-120 + i * 0.005}`).to.be.at.most(Math.abs(want[i]) * 2 ** -23)
+    }
+    expect(differ).to.be.below(n / 50)
+    const s = Float32Array.from([Infinity, NaN, 1e30, -1e30])
+    swiglu(s, new Float32Array(4).fill(2), 4)
+    expect(s[0]).to.equal(Infinity)
+    expect(s[1]).to.be.NaN
+    expect(s[2]).to.equal(Math.fround(Math.fround(1e30) * 2))
+    expect(s[3]).to.equal(0)
+  })
+
   it('adds the residual', () => {
     const x = Float32Array.from([1, 2, 3])
     addInPlace(x, Float32Array.from([0.5, 0.5, 9]), 2)
