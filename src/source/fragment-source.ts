@@ -2,8 +2,11 @@
  * A fragment set (DESIGN section 4) as a ModelSource: the manifest's tensor table, fragment 1's
  * metadata (less the split.* keys), and one streaming pass over the fragments in index order,
  * each tensor copied into the caller's view as its bytes go by. With `verify`, each stored file's
- * sha256 is computed while it streams (on worker threads for plain fragments) and a mismatch fails
- * the load before any later fragment is read.
+ * sha256 is computed while it streams and a mismatch fails the load: plain fragments stream back to
+ * back while their hashes finish on worker threads (the first mismatch stops the load at the next
+ * fragment; 7B set: 2.3 s of hashing hidden behind the reads, verified loads 2.7-5.5 s beside
+ * 5.5-5.8 s unverified, where waiting for each fragment's hash took 6.0 s against 3.8 s), compressed
+ * ones are checked one by one.
  */
 import {join} from 'node:path'
 
@@ -60,8 +63,11 @@ export class FragmentSetSource implements ModelSource {
     const reader = new FragmentReader(this.path, m.compression === 'zstd', ring, pool)
     let done = 0
     let hashSeconds = 0
+    const checks: Promise<void>[] = []
+    let failed: Error | undefined // the first sha256 mismatch of a queued fragment
     try {
       for (const f of m.fragments) {
+        if (failed) throw failed
         const tensors = f.tensors.map((n) => byName.get(n)).filter((t) => t !== undefined).sort((a, b) => a.entry.offset - b.entry.offset)
         const targets = new Map<string, Uint8Array>()
         let next = 0 // first tensor of this fragment not yet wholly copied
@@ -91,13 +97,28 @@ export class FragmentSetSource implements ModelSource {
           }
           options.onProgress?.(done, this.totalBytes)
         }
-        const report = await reader.stream(f, {hash: verify, onChunk})
-        hashSeconds += report.hashSeconds
-        if (verify && report.storedSha256 !== f.sha256) throw damaged(join(this.path, f.file), 'the sha256', f.sha256, report.storedSha256 ?? 'none')
-        if (next < tensors.length) throw damaged(join(this.path, f.file), 'the data (tensors past the end of the shard)', f.raw_bytes ?? f.bytes, 'shorter')
+        const file = join(this.path, f.file)
+        if (pool) {
+          const {storedSha256} = await reader.streamQueued(f, {hash: true, onChunk})
+          const check = storedSha256.then((sha) => {
+            if (sha !== f.sha256) throw damaged(file, 'the sha256', f.sha256, sha ?? 'none')
+          })
+          check.catch((err: Error) => {
+            failed ??= err
+          })
+          checks.push(check)
+        } else {
+          const report = await reader.stream(f, {hash: verify, onChunk})
+          hashSeconds += report.hashSeconds
+          if (verify && report.storedSha256 !== f.sha256) throw damaged(file, 'the sha256', f.sha256, report.storedSha256 ?? 'none')
+        }
+        if (next < tensors.length) throw damaged(file, 'the data (tensors past the end of the shard)', f.raw_bytes ?? f.bytes, 'shorter')
       }
+      await ring.drain()
+      await Promise.all(checks)
       hashSeconds += pool?.hashSeconds ?? 0
     } finally {
+      await ring.drain().catch(() => {})
       await pool?.close()
     }
     return {bytes: done, seconds: (performance.now() - started) / 1000, hashSeconds, verified: verify}

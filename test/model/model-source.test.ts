@@ -117,11 +117,12 @@ describe('model sources', () => {
       expect(r2).to.include({verified: false, hashSeconds: 0})
     })
 
-    it('fails a verified load of a damaged fragment, naming it', async () => {
-      const dir = join(tmp, 'damaged')
+    for (const which of ['second', 'last'] as const) it(`fails a verified load of a damaged fragment (the ${which}), naming it`, async () => {
+      const dir = join(tmp, `damaged-${which}`)
       mkdirSync(dir)
       for (const f of readdirSync(join(tmp, 'plain'))) copyFileSync(join(tmp, 'plain', f), join(dir, f))
-      const victim = join(dir, readManifest(dir).fragments[1].file)
+      const fragments = readManifest(dir).fragments
+      const victim = join(dir, fragments[which === 'second' ? 1 : fragments.length - 1].file)
       const b = readFileSync(victim)
       b[b.length - 100] ^= 1
       writeFileSync(victim, b)
