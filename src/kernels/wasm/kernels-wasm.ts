@@ -141,22 +141,23 @@ export type ActivationFormat = 'q8kx' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
 /** Added to a type's id for its Q8KB kernel. */
 const BYTE_VARIANT = 0x100
 
-const q8kx = {
-  format: 'q8kx' as const,
-  activationBytes: (n: number): number => (n / 256) * Q8KX_BLOCK_BYTES,
-  prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number {
-    k.quantize_q8kx(xPtr, n * nPos, actPtr) // positions are whole blocks, so one call covers all
-    return actPtr
-  },
+/**
+ * A prepared-activation format of `bytesPerBlock` bytes a block of `valuesPerBlock` values, made by
+ * the module's `quantize` export (positions are whole blocks, so one call covers all of them).
+ */
+function blockFormat<F extends ActivationFormat>(format: F, valuesPerBlock: number, bytesPerBlock: number,
+  quantize: (k: WasmKernelExports) => QuantizeFn): Pick<WasmTypeKernel, 'activationBytes' | 'prepare'> & {readonly format: F} {
+  return {
+    format,
+    activationBytes: (n) => (n / valuesPerBlock) * bytesPerBlock,
+    prepare(k, xPtr, n, nPos, actPtr) {
+      quantize(k)(xPtr, n * nPos, actPtr)
+      return actPtr
+    },
+  }
 }
-const q8kb = {
-  format: 'q8kb' as const,
-  activationBytes: (n: number): number => (n / 256) * Q8KB_BLOCK_BYTES,
-  prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number {
-    k.quantize_q8kb(xPtr, n * nPos, actPtr)
-    return actPtr
-  },
-}
+const q8kx = blockFormat('q8kx', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8kx)
+const q8kb = blockFormat('q8kb', 256, Q8KB_BLOCK_BYTES, (k) => k.quantize_q8kb)
 const float = {
   format: 'f32' as const,
   activationBytes: (): number => 0,
@@ -169,17 +170,7 @@ const f16Kernel: WasmTypeKernel = {type: GGMLType.F16, id: GGMLType.F16, ...floa
 const table = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K, ...q8kx, matmul: (k, ...a) => k.q4k_matmul(...a)}],
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K, ...q8kx, matmul: (k, ...a) => k.q6k_matmul(...a)}],
-  [GGMLType.Q8_0, {
-    type: GGMLType.Q8_0,
-    id: GGMLType.Q8_0,
-    format: 'q80x',
-    activationBytes: (n) => (n / 32) * Q80X_BLOCK_BYTES,
-    prepare(k, xPtr, n, nPos, actPtr) {
-      k.quantize_q8_0x(xPtr, n * nPos, actPtr)
-      return actPtr
-    },
-    matmul: (k, ...a) => k.q8_0_matmul(...a),
-  }],
+  [GGMLType.Q8_0, {type: GGMLType.Q8_0, id: GGMLType.Q8_0, ...blockFormat('q80x', 32, Q80X_BLOCK_BYTES, (k) => k.quantize_q8_0x), matmul: (k, ...a) => k.q8_0_matmul(...a)}],
   [GGMLType.F32, f32Kernel],
   [GGMLType.F16, f16Kernel],
 ])
@@ -190,14 +181,7 @@ const byteTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + BYTE_VARIANT, ...q8kb, matmul: (k, ...a) => k.q6k_matvec_b(...a)}],
 ])
 
-const f32x = {
-  format: 'f32x' as const,
-  activationBytes: (n: number): number => (n / 256) * F32X_BLOCK_BYTES,
-  prepare(k: WasmKernelExports, xPtr: number, n: number, nPos: number, actPtr: number): number {
-    k.prepare_f32x(xPtr, n * nPos, actPtr)
-    return actPtr
-  },
-}
+const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
 /** Float-activation kernels (no 8-bit rounding of the activations). */
 const floatTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K, ...f32x, matmul: (k, ...a) => k.q4k_f32_matmul(...a)}],
