@@ -78,6 +78,12 @@ export const Q8KB_BSUM16: usize = 288
  */
 export const BYTE_SWEEP_BLOCKS: usize = 64
 
+/**
+ * Rows per group of the grouped layout (kernels.ts): the matrices whose rows are wider than
+ * BYTE_SWEEP_BLOCKS are stored so that each column chunk of a group of rows is one contiguous run.
+ */
+export const ROW_GROUP: i32 = 64
+
 /** Blocks per column chunk when a row of nb blocks is cut into sweeps of at most BYTE_SWEEP_BLOCKS. */
 @inline export function sweepBlocks(nb: usize): usize {
   const sweeps = (nb + BYTE_SWEEP_BLOCKS - 1) / BYTE_SWEEP_BLOCKS
@@ -146,6 +152,19 @@ export const BYTE_SWEEP_BLOCKS: usize = 64
   const t0 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7))
   const t1 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7))
   return i32x4.add(i32x4.shuffle(t0, t1, 0, 1, 4, 5), i32x4.shuffle(t0, t1, 2, 3, 6, 7))
+}
+
+/**
+ * The f32 sums so far of positions 4h .. 4h + 3 of a pass (those below P, the others 0) at
+ * o + p * os, where storePass left them: the start of a pass over a later column chunk.
+ */
+@inline export function loadPass(o: usize, os: usize, P: i32, h: i32): v128 {
+  const b = o + <usize>(4 * h) * os
+  let v = v128.load32_zero(b)
+  if (P > 4 * h + 1) v = v128.load32_lane(b + os, v, 1)
+  if (P > 4 * h + 2) v = v128.load32_lane(b + 2 * os, v, 2)
+  if (P > 4 * h + 3) v = v128.load32_lane(b + 3 * os, v, 3)
+  return v
 }
 
 /**

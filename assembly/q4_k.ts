@@ -3,7 +3,7 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, hsum4, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, storePass, sweepBlocks} from './common'
+import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, ROW_GROUP, storePass, sweepBlocks} from './common'
 
 // Speed notes (V8 TurboFan on x64, Zen 5, scripts/bench-kernels.mjs, one thread, CPU time).
 // One position (generation): rows go one at a time (pairs of rows sharing the activation loads ran
@@ -92,9 +92,9 @@ import {act, dot, dot4, half, hsum4, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB
  * (q * sc <= 945; a block's 256 products with |x| <= 127 sum within i32), dotted with each
  * position: integer sums exact, so any order gives vecDotQ4KQ8K's isum.
  */
-@inline function q4kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32): void {
-  let f0 = f32x4.splat(0) // sumf of positions 0-3
-  let f1 = f32x4.splat(0) // and 4-7
+@inline function q4kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool): void {
+  let f0 = more ? loadPass(o, os, P, 0) : f32x4.splat(0) // sumf of positions 0-3 (with more: the sums so far)
+  let f1 = more && P > 4 ? loadPass(o, os, P, 1) : f32x4.splat(0) // and 4-7
   const m = i16x8.splat(0x000f)
   for (let i: usize = 0; i < nb; i++) {
     const b = w + i * 144
@@ -170,16 +170,16 @@ import {act, dot, dot4, half, hsum4, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB
 }
 
 /** q4kPass for n (1..8) positions: one compiled pass per count (inlined: see the speed notes). */
-@inline function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32): void {
+@inline function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
   switch (n) {
-    case 1: { q4kPass(w, nb, x, xs, o, os, 1); break }
-    case 2: { q4kPass(w, nb, x, xs, o, os, 2); break }
-    case 3: { q4kPass(w, nb, x, xs, o, os, 3); break }
-    case 4: { q4kPass(w, nb, x, xs, o, os, 4); break }
-    case 5: { q4kPass(w, nb, x, xs, o, os, 5); break }
-    case 6: { q4kPass(w, nb, x, xs, o, os, 6); break }
-    case 7: { q4kPass(w, nb, x, xs, o, os, 7); break }
-    default: { q4kPass(w, nb, x, xs, o, os, 8); break }
+    case 1: { q4kPass(w, nb, x, xs, o, os, 1, more); break }
+    case 2: { q4kPass(w, nb, x, xs, o, os, 2, more); break }
+    case 3: { q4kPass(w, nb, x, xs, o, os, 3, more); break }
+    case 4: { q4kPass(w, nb, x, xs, o, os, 4, more); break }
+    case 5: { q4kPass(w, nb, x, xs, o, os, 5, more); break }
+    case 6: { q4kPass(w, nb, x, xs, o, os, 6, more); break }
+    case 7: { q4kPass(w, nb, x, xs, o, os, 7, more); break }
+    default: { q4kPass(w, nb, x, xs, o, os, 8, more); break }
   }
 }
 
@@ -238,4 +238,68 @@ export function q4k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
       }
     }
   }
+}
+
+/**
+ * One position of a matrix in the grouped layout (kernels.ts) against activations at x (Q8KX, or
+ * Q8KB with B), results to out: per group, each column chunk of its rows is one contiguous run,
+ * swept with the row sums carried over in out (the block order stays vecDotQ4KQ8K's).
+ */
+@inline function q4kGroupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, B: bool): void {
+  const nb = <usize>(rowBytes / 144)
+  const xb: usize = B ? Q8KB_BYTES : 576
+  const chunk = sweepBlocks(nb)
+  for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
+    const g = <usize>min<i32>(ROW_GROUP, rows - g0)
+    const base = wPtr + <usize>g0 * <usize>rowBytes
+    for (let c0: usize = 0; c0 < nb; c0 += chunk) {
+      const n = min<usize>(nb, c0 + chunk) - c0
+      for (let lr: usize = 0; lr < g; lr++) {
+        const w = base + (g * c0 + lr * n) * 144
+        const o = out + ((<usize>g0 + lr) << 2)
+        let sumf: f32 = c0 == 0 ? 0 : load<f32>(o)
+        for (let i: usize = 0; i < n; i++) sumf = q4kBlock(w + i * 144, x + (c0 + i) * xb, sumf, o, B)
+        store<f32>(o, sumf)
+      }
+    }
+  }
+}
+
+/**
+ * q4k_matmul for a matrix in the grouped layout (kernels.ts), rows a whole number of groups but for
+ * the matrix's last; equal to vecDotQ4KQ8K bit for bit (see q4kGroupedOne).
+ */
+export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  if (nPos == 1) {
+    q4kGroupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false)
+    return
+  }
+  const nb = <usize>(rowBytes / 144)
+  const xs = nb * 576
+  const os = <usize>rows << 2
+  const chunk = sweepBlocks(nb)
+  const passes = (nPos + POS_PASS - 1) / POS_PASS
+  for (let k = 0; k < passes; k += 2) {
+    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
+    for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
+      const g = <usize>min<i32>(ROW_GROUP, rows - g0)
+      const base = wPtr + <usize>g0 * <usize>rowBytes
+      for (let c0: usize = 0; c0 < nb; c0 += chunk) {
+        const n = min<usize>(nb, c0 + chunk) - c0
+        const x = xPtr + c0 * 576
+        for (let lr: usize = 0; lr < g; lr++) {
+          const w = base + (g * c0 + lr * n) * 144
+          const r = <usize>g0 + lr
+          q4kPassN(w, n, x + <usize>pA * xs, xs, outPtr + ((<usize>pA * <usize>rows + r) << 2), os, pB - pA, c0 > 0)
+          if (pC > pB) q4kPassN(w, n, x + <usize>pB * xs, xs, outPtr + ((<usize>pB * <usize>rows + r) << 2), os, pC - pB, c0 > 0)
+        }
+      }
+    }
+  }
+}
+
+/** q4k_matvec_b for a matrix in the grouped layout (as q4k_matmul_g). */
+export function q4k_matvec_bg(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  const nb = <usize>(rowBytes / 144)
+  for (let p = 0; p < nPos; p++) q4kGroupedOne(wPtr, rowBytes, rows, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), true)
 }

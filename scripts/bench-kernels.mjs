@@ -8,7 +8,8 @@
  *   npm run bench [-- --rows 14336 --cols 4096 --seconds 1 --types Q4_K,Q6_K --positions 1,16,64]
  *
  * One position of Q4_K / Q6_K is also timed on the byte-activation (Q8KB) kernels, which the engine
- * uses from kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS columns.
+ * uses from kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS columns; rows wider than 64 blocks are also
+ * timed in the grouped layout (src/kernels/wasm/grouped.ts), as the engine stores them.
  * --positions takes a list: each count is a batched product of that many activation vectors, and
  * its GB/s counts the weights once per position (bytes x positions / time), the rate a prompt sees.
  * --wasm FILE times another build of assembly/ (e.g. `asc ... -o /tmp/k.wasm`) instead of
@@ -30,6 +31,7 @@ const {kernelFor, quantizeRowQ8K, vecDotQ4KQ8K, vecDotQ6KQ8K, quantizeRowQ8_0, v
 const {f32ToFp16} = await import(new URL('kernels/fp16.js', dist))
 const {GGMLType} = await import(new URL('gguf/ggml-types.js', dist))
 const {createSharedMemory, instantiateWasmKernels, requireWasmKernel, wasmFloatKernelFor, wasmKernelFor} = await import(new URL('kernels/wasm/kernels-wasm.js', dist))
+const {groupRows, isGrouped} = await import(new URL('kernels/wasm/grouped.js', dist))
 
 const {values: opt} = parseArgs({options: {
   rows: {type: 'string', default: '14336'},
@@ -124,11 +126,11 @@ for (const name of wanted) {
   }
   const quantize = (p) => type === GGMLType.Q8_0 ? quantizeRowQ8_0(x, p * cols, cols, q, 0) : quantizeRowQ8K(x, p * cols, cols, q, 0)
   /** Checks a handful of rows of the first and last position of an n-position result. */
-  const validate = (n, what, exact) => {
+  const validate = (n, what, exact, m = w) => {
     for (const p of new Set([0, n - 1])) {
       if (exact) quantize(p)
       for (const r of [0, 1, rows >> 1, rows - 1]) {
-        const want = exact ? refInt(w, r * rowBytes, cols, q, 0) : ref.dotRow(w, r * rowBytes, cols, x, p * cols)
+        const want = exact ? refInt(m, r * rowBytes, cols, q, 0) : ref.dotRow(m, r * rowBytes, cols, x, p * cols)
         const got = out[p * rows + r]
         const ok = exact ? got === want : Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)) * Math.sqrt(cols)
         if (!ok) throw new Error(`${name}: ${what} row ${r} position ${p} of ${n} = ${got}, reference ${want}`)
@@ -166,6 +168,19 @@ for (const name of wanted) {
       runFloat()
       validate(n, 'float path', false)
       line('wasm simd, f32 activations', n, time(runFloat))
+    }
+  }
+  if (refInt && isGrouped(cols / 256)) { // the engine's layout for rows the kernels take in column chunks
+    const plain = w.slice()
+    groupRows(w, rows, cols / 256, blockBytes)
+    for (const n of positions) {
+      for (const byteActs of n === 1 ? [false, true] : [false]) {
+        const g = wasmKernelFor(type, {cols, nPos: n}, byteActs ? 0 : Infinity, true)
+        const run = () => g.matmul(k, wPtr, rowBytes, rows, g.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
+        run()
+        validate(n, 'grouped layout', true, plain)
+        line(byteActs ? 'grouped, 8-bit, byte acts' : 'grouped, 8-bit activations', n, time(run))
+      }
     }
   }
 }

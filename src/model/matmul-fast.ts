@@ -19,6 +19,8 @@
  * A layer's attention also runs on the pool when it is large enough (long prompts, long contexts).
  */
 import {LlmfragError} from '../errors.js'
+import {GGMLType} from '../gguf/ggml-types.js'
+import {groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
 import {type ActivationFormat, BYTE_ACTIVATION_MIN_COLS, Q8KB_BLOCK_BYTES, Q8KX_BLOCK_BYTES, Q80X_BLOCK_BYTES, wasmKernelFor, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
 import {ComputePool} from '../parallel/pool.js'
 import {writeAttentionJob} from '../parallel/attention-job.js'
@@ -97,10 +99,29 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
     }
     scratch.set(region, {xin, act, out: alloc(o.threads * SCRATCH_PER_THREAD)})
   }
+  const grouped = groupWideMatrices(weights, mats)
   // Shared buffers the threads write into or read from: 0 the run state, then each layer's keys, then its values.
   const buffers = [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
   const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers, spinMicros: o.spinMicros})
-  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols)
+  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped)
+}
+
+/**
+ * Puts the Q4_K / Q6_K matrices whose rows the kernels take in column chunks into the grouped
+ * layout (kernels/wasm/grouped.ts), once, in place: from here on only the grouped kernels read
+ * them. Not the token embedding (tied output), whose rows are also looked up one by one.
+ */
+function groupWideMatrices(w: ModelWeights, mats: readonly WeightTensor[]): Set<WeightTensor> {
+  const grouped = new Set<WeightTensor>()
+  let scratch: Uint8Array | undefined
+  for (const m of mats) {
+    const nb = m.cols / 256
+    if ((m.type !== GGMLType.Q4_K && m.type !== GGMLType.Q6_K) || m === w.tokenEmbd || grouped.has(m) || !isGrouped(nb)) continue
+    if (!scratch || scratch.length < ROW_GROUP * m.rowBytes) scratch = new Uint8Array(ROW_GROUP * m.rowBytes)
+    groupRows(m.data, m.rows, nb, m.rowBytes / nb, scratch)
+    grouped.add(m)
+  }
+  return grouped
 }
 
 function sharedBuffer(a: Float32Array): SharedArrayBuffer {
@@ -122,6 +143,7 @@ class FastMatmul implements Matmul {
     private readonly slice: number,
     maxCols: number,
     private readonly byteMinCols: number,
+    private readonly grouped: ReadonlySet<WeightTensor>,
   ) {
     this.refRow = new Float32Array(maxCols)
   }
@@ -166,7 +188,7 @@ class FastMatmul implements Matmul {
     const copied = new Set<number>()
     let parts: MatmulPart[] = []
     ws.forEach((w, j) => {
-      const kernel = wasmKernelFor(w.type, {cols, nPos: np}, this.byteMinCols)
+      const kernel = wasmKernelFor(w.type, {cols, nPos: np}, this.byteMinCols, this.grouped.has(w))
       if (!kernel) return
       const region = w.slice.region
       const sc = this.regionScratch(w.slice)
@@ -202,7 +224,8 @@ class FastMatmul implements Matmul {
     const actStride = kernel.activationBytes(cols) || cols * 4
     const one = np === 1
     const perThread = one ? 4 * CHUNKS_PER_THREAD : CHUNKS_PER_THREAD
-    const chunkRows = Math.max(1, Math.min(Math.round((one ? CHUNK_BYTES_ONE : CHUNK_BYTES) / w.rowBytes), Math.ceil(w.rows / (perThread * this.pool.threads)), SCRATCH_PER_THREAD / 4))
+    let chunkRows = Math.max(1, Math.min(Math.round((one ? CHUNK_BYTES_ONE : CHUNK_BYTES) / w.rowBytes), Math.ceil(w.rows / (perThread * this.pool.threads)), SCRATCH_PER_THREAD / 4))
+    if (this.grouped.has(w)) chunkRows = Math.ceil(chunkRows / ROW_GROUP) * ROW_GROUP // a kernel call covers whole groups
     const posTile = Math.max(1, Math.min(np, Math.floor(SCRATCH_PER_THREAD / (4 * chunkRows)), Math.floor(ACT_TILE_BYTES / actStride)))
     return {kernel: kernel.id, memory: region, wPtr: w.slice.offset, rowBytes: w.rowBytes, rows: w.rows, actPtr, actStride,
       dstBuffer: 0, dstOffset, chunkRows, scratch, posTile}

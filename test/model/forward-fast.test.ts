@@ -8,10 +8,15 @@
  * each position's activations are quantized alone.
  */
 import {expect} from 'chai'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
 import {loadTransformer} from '../../src/model/load.js'
 import type {Transformer} from '../../src/model/transformer.js'
+import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {openModelSource} from '../../src/source/open.js'
+import {synthesize} from '../../src/synth/synthesize.js'
 import {argmaxRow, comparableSteps, comparePositions, readFixture, rmsDiff} from '../support/logits.js'
 
 const RMS_FACTOR = 1.25
@@ -141,5 +146,49 @@ describe('fast forward pass: batches longer than one job, weights over several m
     spread.forward(tokens, 0, true)
     const got = spread.state.logits.subarray(0, tokens.length * V)
     expect(got.every((v, i) => v === batch[i])).to.equal(true)
+  })
+})
+
+describe('fast forward pass: rows wider than 64 blocks (the grouped layout)', function () {
+  this.timeout(60_000)
+  // ffn_down of 16640 columns (65 blocks): stored grouped, swept in two column chunks, by chunks of
+  // whole row groups over 2 threads; Q4_K and Q6_K (the first layer's ffn_down has more bits).
+  let dir: string
+  let fast: Transformer
+  let reference: Transformer
+  const tokens = [1, 17, 300, 42, 999, 5, 77, 640, 3]
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llmfrag-grouped-'))
+    const model = join(dir, 'wide.gguf')
+    await synthesize({architecture: 'mistral_7b', output: model, layers: 2, dim: 256, ffnHidden: 16640, heads: 4, kvHeads: 1, vocab: 2048, seed: 11})
+    fast = (await loadTransformer(openModelSource(model), {ctx: 32, maxBatch: 16, threads: 2})).model
+    reference = (await loadTransformer(openModelSource(model), {ctx: 32, maxBatch: 16, kernels: 'reference'})).model
+  })
+  after(async () => {
+    await fast?.close()
+    await reference?.close()
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('one token at a time (byte activations) gives the batch logits bit for bit, near the reference kernels', () => {
+    expect(fast.weights.layers.map((l) => l.down.type)).to.include.members([GGMLType.Q4_K, GGMLType.Q6_K])
+    const V = fast.config.vocab
+    fast.forward(tokens, 0, true)
+    const batch = fast.state.logits.slice(0, tokens.length * V)
+    reference.forward(tokens, 0, true)
+    const ref = reference.state.logits.slice(0, tokens.length * V)
+    for (let p = 0; p < tokens.length; p++) {
+      fast.forward([tokens[p]], p)
+      expect(fast.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `position ${p}`).to.equal(true)
+      const [a, b] = [batch.subarray(p * V, (p + 1) * V), ref.subarray(p * V, (p + 1) * V)]
+      let dot = 0, na = 0, nb = 0
+      for (let i = 0; i < V; i++) {
+        dot += a[i] * b[i]
+        na += a[i] * a[i]
+        nb += b[i] * b[i]
+      }
+      expect(dot / Math.sqrt(na * nb), `cosine to the reference kernels' logits at position ${p}`).to.be.at.least(0.99)
+    }
   })
 })

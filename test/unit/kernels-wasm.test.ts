@@ -22,6 +22,7 @@ import {
   BYTE_ACTIVATION_MIN_COLS, createSharedMemory, instantiateWasmKernels, Q80X_BLOCK_BYTES, Q8KB_BLOCK_BYTES, Q8KX_BLOCK_BYTES, requireWasmKernel,
   WASM_PATH, wasmFloatKernelFor, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
+import {columnChunks, groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
 import {gaussian, putU16, randomBytes} from './kernels-support.js'
 
 /** Float path: |fast - reference| / sum |w x| (f32 lanes vs the reference's f64 sum). */
@@ -89,7 +90,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const m = new (globalThis as unknown as {WebAssembly: {Module: new (b: Uint8Array) => object}}).WebAssembly.Module(bytes)
     expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
-      'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matvec_b', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matvec_b',
+      'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matvec_b', 'q4k_matvec_bg', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g', 'q6k_matvec_b', 'q6k_matvec_bg',
       'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb', 'quantize_q8kx',
     ])
   })
@@ -242,6 +243,69 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
           expect(before.every((b) => b === 0xa5) && after.every((b) => b === 0xa5), `${rows} rows, ${nPos} positions: bytes outside the output changed`).to.equal(true)
         }
         top = mark // reuse the output space for the next row count
+      }
+    })
+  }
+
+  // The grouped layout (grouped.ts) of matrices wider than 64 blocks: the kernels get whole groups
+  // of ROW_GROUP rows at a time (the engine's chunks), the matrix's last group shorter; every path (one
+  // position with Q8KX or Q8KB activations, batches across pass boundaries) equals the reference.
+  it('groupRows puts each column chunk of a group of rows in one contiguous run', () => {
+    const nb = 130, blockBytes = 3, rows = ROW_GROUP + 3
+    const m = Uint8Array.from({length: rows * nb * blockBytes}, (_, i) => i % 251)
+    const plain = m.slice()
+    groupRows(m, rows, nb, blockBytes)
+    expect(columnChunks(nb)).to.deep.equal([[0, 44], [44, 44], [88, 42]])
+    for (const [g0, g] of [[0, ROW_GROUP], [ROW_GROUP, 3]]) {
+      let at = g0 * nb * blockBytes
+      for (const [c0, n] of columnChunks(nb)) {
+        for (let r = 0; r < g; r++) {
+          const from = ((g0 + r) * nb + c0) * blockBytes
+          expect(Buffer.from(m.subarray(at, at + n * blockBytes)).equals(Buffer.from(plain.subarray(from, from + n * blockBytes))), `rows ${g0 + r}, chunk ${c0}`).to.equal(true)
+          at += n * blockBytes
+        }
+      }
+    }
+  })
+
+  const groupedCases: Array<[string, GGMLType, number, number[], typeof vecDotQ4KQ8K]> = [
+    ['Q4_K', GGMLType.Q4_K, Q4_K_BLOCK_BYTES, [0, 2], vecDotQ4KQ8K],
+    ['Q6_K', GGMLType.Q6_K, Q6_K_BLOCK_BYTES, [208], vecDotQ6KQ8K],
+  ]
+  for (const [name, type, blockBytes, halfAt, vecDot] of groupedCases) {
+    it(`${name} grouped layout: a group and 5 rows of 130 blocks in calls of whole groups, 1 position (both activation layouts) and 2..17, equal to the reference bit for bit`, () => {
+      const blocks = 130, rows = ROW_GROUP + 5, n = 256 * blocks, rowBytes = blocks * blockBytes
+      const w = randomQuantRows(blockBytes, halfAt, blocks * rows, 90 + blocks)
+      const g = gaussian(n, 5, 0.02)
+      for (let r = 1; r < rows; r += 3) (type === GGMLType.Q4_K ? quantizeRowQ4K : quantizeRowQ6K)(g, 0, n, w, r * rowBytes)
+      const grouped = w.slice()
+      groupRows(grouped, rows, blocks, blockBytes)
+      const wp = alloc(w.length, 3)
+      heap.set(grouped, wp)
+      const maxPos = 17
+      const x = gaussian(n * maxPos, 91, 1.2)
+      const xp = putFloats(x)
+      const q8 = new Uint8Array(blocks * Q8_K_BLOCK_BYTES)
+      const want = Array.from({length: maxPos}, (_, p) => {
+        quantizeRowQ8K(x, p * n, n, q8, 0)
+        return Array.from({length: rows}, (_, r) => vecDot(w, r * rowBytes, n, q8, 0))
+      })
+      for (const [nPos, bytes] of [[1, false], [1, true], [2, false], [9, false], [17, false]] as const) {
+        const kernel = wasmKernelFor(type, {cols: n, nPos}, bytes ? 0 : Infinity, true)
+        if (!kernel) throw new Error(`no kernel for ${name}`)
+        expect(kernel.format).to.equal(bytes ? 'q8kb' : 'q8kx')
+        expect(requireWasmKernel(kernel.id)).to.equal(kernel)
+        const mark = top
+        const act = kernel.prepare(k, xp, n, nPos, alloc(kernel.activationBytes(n) * nPos, 16))
+        for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
+          const out = alloc(4 * (r1 - r0) * nPos)
+          kernel.matmul(k, wp + r0 * rowBytes, rowBytes, r1 - r0, act, nPos, out)
+          const got = floatsAt(out, (r1 - r0) * nPos)
+          for (let p = 0; p < nPos; p++) {
+            for (let r = r0; r < r1; r++) expect(got[p * (r1 - r0) + r - r0], `${nPos} position(s)${bytes ? ' (Q8KB)' : ''}: row ${r} position ${p}`).to.equal(want[p][r])
+          }
+        }
+        top = mark
       }
     })
   }

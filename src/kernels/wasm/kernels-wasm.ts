@@ -30,6 +30,8 @@
  *                                      vecDotQ8_0Q8_0 bit for bit
  *   q4k_matvec_b(...), q6k_matvec_b(...)  the same against Q8KB activations, one position at a time:
  *                                      for wide rows (ffn_down), whose Q8KX vector crowds L1
+ *   q4k_matmul_g, q6k_matmul_g, q4k_matvec_bg, q6k_matvec_bg  the four above for a matrix in the
+ *                                      grouped layout (grouped.ts); rows: whole groups of ROW_GROUP
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
  *   prepare_f32x(xPtr, n, outPtr)      n f32 -> F32X (1120 bytes / 256 values: de-interleaved x and
@@ -84,6 +86,10 @@ export interface WasmKernelExports {
   readonly q6k_matmul: MatmulFn
   readonly q4k_matvec_b: MatmulFn
   readonly q6k_matvec_b: MatmulFn
+  readonly q4k_matmul_g: MatmulFn
+  readonly q6k_matmul_g: MatmulFn
+  readonly q4k_matvec_bg: MatmulFn
+  readonly q6k_matvec_bg: MatmulFn
   readonly q8_0_matmul: MatmulFn
   readonly f32_matmul: MatmulFn
   readonly f16_matmul: MatmulFn
@@ -125,7 +131,7 @@ export function createSharedMemory(bytes: number, maximumPages = 65535): SharedW
  */
 export interface WasmTypeKernel {
   readonly type: GGMLType
-  /** Names this kernel to worker threads (requireWasmKernel): the type, plus BYTE_VARIANT for the Q8KB kernels. */
+  /** Names this kernel to worker threads (requireWasmKernel): the type, plus BYTE_VARIANT for the Q8KB kernels, plus GROUPED_VARIANT for the grouped layout. */
   readonly id: number
   /** The prepared-activation layout: kernels of one format share one preparation of an input. */
   readonly format: 'q8kx' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
@@ -140,6 +146,8 @@ export interface WasmTypeKernel {
 export type ActivationFormat = 'q8kx' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
 /** Added to a type's id for its Q8KB kernel. */
 const BYTE_VARIANT = 0x100
+/** Added to a type's id (and to its Q8KB kernel's) for the kernel of the grouped layout. */
+const GROUPED_VARIANT = 0x200
 
 /**
  * A prepared-activation format of `bytesPerBlock` bytes a block of `valuesPerBlock` values, made by
@@ -181,6 +189,14 @@ const byteTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + BYTE_VARIANT, ...q8kb, matmul: (k, ...a) => k.q6k_matvec_b(...a)}],
 ])
 
+/** The kernels of matrices in the grouped layout (grouped.ts), by the id of their plain twin. */
+const groupedTable = new Map<number, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + GROUPED_VARIANT, ...q8kx, matmul: (k, ...a) => k.q4k_matmul_g(...a)}],
+  [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + GROUPED_VARIANT, ...q8kx, matmul: (k, ...a) => k.q6k_matmul_g(...a)}],
+  [GGMLType.Q4_K + BYTE_VARIANT, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + BYTE_VARIANT + GROUPED_VARIANT, ...q8kb, matmul: (k, ...a) => k.q4k_matvec_bg(...a)}],
+  [GGMLType.Q6_K + BYTE_VARIANT, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + BYTE_VARIANT + GROUPED_VARIANT, ...q8kb, matmul: (k, ...a) => k.q6k_matvec_bg(...a)}],
+])
+
 const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
 /** Float-activation kernels (no 8-bit rounding of the activations). */
 const floatTable = new Map<GGMLType, WasmTypeKernel>([
@@ -195,13 +211,16 @@ const floatTable = new Map<GGMLType, WasmTypeKernel>([
  * Q4_K / Q6_K, Q8_0 for Q8_0), float for F32 / F16; undefined for BF16 and Q5_K (use the
  * reference kernels). With `shape`, the kernel for that product: one position of a Q4_K / Q6_K
  * matrix at least BYTE_ACTIVATION_MIN_COLS wide reads Q8KB activations (same results, bit for bit).
+ * `grouped`: the matrix is in the grouped layout (grouped.ts).
  */
-export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS): WasmTypeKernel | undefined {
-  if (shape && shape.nPos === 1 && shape.cols >= byteMinCols) {
-    const k = byteTable.get(type)
-    if (k) return k
-  }
-  return table.get(type)
+export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false): WasmTypeKernel | undefined {
+  let k: WasmTypeKernel | undefined
+  if (shape && shape.nPos === 1 && shape.cols >= byteMinCols) k = byteTable.get(type)
+  k ??= table.get(type)
+  if (!grouped || !k) return k
+  const g = groupedTable.get(k.id)
+  if (!g) throw new LlmfragError('INTERNAL', `no kernel for ${ggmlTypeName(type)} weights in the grouped layout`)
+  return g
 }
 
 /** The fast path with float activations (Q4_K, Q6_K, F32, F16), or undefined. */
@@ -214,7 +233,8 @@ export function wasmFloatKernelFor(type: GGMLType): WasmTypeKernel | undefined {
  * UNSUPPORTED error naming the type when there is no fast path.
  */
 export function requireWasmKernel(id: number): WasmTypeKernel {
-  const k = table.get(id) ?? (id >= BYTE_VARIANT ? byteTable.get(id - BYTE_VARIANT) : undefined)
+  const k = id >= GROUPED_VARIANT ? groupedTable.get(id - GROUPED_VARIANT)
+    : table.get(id) ?? (id >= BYTE_VARIANT ? byteTable.get(id - BYTE_VARIANT) : undefined)
   if (k) return k
   const type = id as GGMLType
   throw new LlmfragError('UNSUPPORTED', `no WebAssembly kernel for tensor type ${ggmlTypeName(type)}`, {
