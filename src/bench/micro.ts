@@ -76,6 +76,7 @@ export function opLatencies(m: Transformer, pos: number): OpLatency[] {
   time('matmul attn_output', `${c.attnOutDim} -> ${c.dim}`, () => mm.run([L.wo], s.attOut, [s.xb], 1))
   time('matmul gate, up (one job)', `${c.dim} -> 2 x ${c.ffnHidden}`, () => mm.run([L.gate, L.up], s.xb, [s.hb, s.hb2], 1))
   time('swiglu', `${c.ffnHidden}`, () => swiglu(s.hb, s.hb2, c.ffnHidden))
+  time('gate, up and swiglu (one gated job)', `${c.dim} -> ${c.ffnHidden}`, () => mm.glu(L.gate, L.up, s.xb, s.hb, s.hb2, 1))
   time('matmul ffn_down', `${c.ffnHidden} -> ${c.dim}`, () => mm.run([L.down], s.hb, [s.xb], 1))
   time('matmul output (logits)', `${c.dim} -> ${c.vocab}`, () => mm.run([m.weights.output], s.xb, [s.logits], 1))
   return out

@@ -29,6 +29,7 @@ import {MAX_PARTS} from '../parallel/protocol.js'
 import type {ArenaSlice} from './arena.js'
 import {attention} from './attention.js'
 import {type Matmul, matmulRows} from './matmul.js'
+import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
@@ -167,7 +168,29 @@ class FastMatmul implements Matmul {
     this.pool.run()
   }
 
+  glu(gate: WeightTensor, up: WeightTensor, x: Float32Array, out: Float32Array, upOut: Float32Array, nRows: number): void {
+    // One gated job (each chunk: the same rows of gate and up, combined by the thread that made
+    // them) when both matrices run on the same kernel in the same memory; else products then swiglu.
+    const k = (w: WeightTensor): WasmTypeKernel | undefined => wasmKernelFor(w.type, {cols: w.cols, nPos: Math.min(nRows, this.slice)}, this.byteMinCols, this.grouped.has(w))
+    const kg = k(gate)
+    if (kg && kg.id === k(up)?.id && gate.slice.region === up.slice.region && gate.rows === up.rows && gate.rowBytes === up.rowBytes) {
+      this.checkCall([gate, up], [out, upOut])
+      for (let p0 = 0; p0 < nRows; p0 += this.slice) this.runSlice([gate, up], x, [out, upOut], p0, Math.min(this.slice, nRows - p0), gate.cols, true)
+      return
+    }
+    this.run([gate, up], x, [out, upOut], nRows)
+    swiglu(out, upOut, nRows * gate.rows)
+  }
+
   run(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number): void {
+    this.checkCall(ws, outs)
+    for (let p0 = 0; p0 < nRows; p0 += this.slice) {
+      const np = Math.min(this.slice, nRows - p0)
+      this.runSlice(ws, x, outs, p0, np, ws[0].cols, false)
+    }
+  }
+
+  private checkCall(ws: readonly WeightTensor[], outs: readonly Float32Array[]): void {
     const cols = ws[0].cols
     for (const w of ws) {
       if (w.cols !== cols) throw new LlmfragError('INTERNAL', `matmul: ${w.name} has ${w.cols} columns, ${ws[0].name} has ${cols}; one call shares one input`)
@@ -175,14 +198,13 @@ class FastMatmul implements Matmul {
     for (const out of outs) {
       if (out.buffer !== this.state.buffer) throw new LlmfragError('INTERNAL', 'matmul outputs must be run-state buffers (workers copy into them)')
     }
-    for (let p0 = 0; p0 < nRows; p0 += this.slice) {
-      const np = Math.min(this.slice, nRows - p0)
-      this.runSlice(ws, x, outs, p0, np, cols)
-    }
   }
 
-  /** Positions p0 .. p0+np-1: prepare the input in each region once, run the fast parts as one job, then the rest. */
-  private runSlice(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], p0: number, np: number, cols: number): void {
+  /**
+   * Positions p0 .. p0+np-1: prepare the input in each region once, run the fast parts as one job,
+   * then the rest. `glu`: ws are gate and up (both fast, one memory), run as one gated job.
+   */
+  private runSlice(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], p0: number, np: number, cols: number, glu: boolean): void {
     const main = this.pool.main
     const prepared = new Map<string, number>() // `${region}:${format}` -> activation pointer
     const copied = new Set<number>()
@@ -203,18 +225,18 @@ class FastMatmul implements Matmul {
         actPtr = kernel.prepare(main.kernelsOf(region), sc.xin, cols, np, sc.act.get(format) ?? sc.xin)
         prepared.set(key, actPtr)
       }
-      if (parts.length === MAX_PARTS) parts = this.runJob(parts, np)
+      if (parts.length === MAX_PARTS) parts = this.runJob(parts, np, false)
       parts.push(this.part(w, kernel, region, actPtr, sc.out, outs[j].byteOffset / 4 + p0 * w.rows, np, cols))
     })
-    if (parts.length > 0) this.runJob(parts, np)
+    if (parts.length > 0) this.runJob(parts, np, glu)
     ws.forEach((w, j) => {
       if (wasmKernelFor(w.type)) return
       matmulRows(w, x.subarray(p0 * cols), outs[j].subarray(p0 * w.rows), np, 0, w.rows, this.refRow)
     })
   }
 
-  private runJob(parts: readonly MatmulPart[], np: number): MatmulPart[] {
-    writeMatmulJob(this.pool.job, parts, np, SCRATCH_PER_THREAD)
+  private runJob(parts: readonly MatmulPart[], np: number, glu: boolean): MatmulPart[] {
+    writeMatmulJob(this.pool.job, parts, np, SCRATCH_PER_THREAD, glu)
     this.pool.run()
     return []
   }

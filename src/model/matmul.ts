@@ -12,6 +12,7 @@
  * activations, split by rows over a worker pool).
  */
 import {attention} from './attention.js'
+import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
 import type {WeightTensor} from './weights.js'
 
@@ -20,6 +21,11 @@ export interface Matmul {
   /** Compute threads, the calling thread included. */
   readonly threads: number
   run(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number): void
+  /**
+   * The gated FFN's first half: out = swiglu(x gate^T, x up^T) for nRows positions; `upOut` (the
+   * size of out) may be used as scratch.
+   */
+  glu(gate: WeightTensor, up: WeightTensor, x: Float32Array, out: Float32Array, upOut: Float32Array, nRows: number): void
   /** A layer's attention for batch positions 0..n-1 at pos0.. (src/model/attention.ts), on the same threads. */
   attention(layer: number, n: number, pos0: number): void
   /** Stops worker threads, if any (idempotent). */
@@ -74,6 +80,10 @@ export function referenceMatmul(state: RunState): Matmul {
     threads: 1,
     run(ws, x, outs, nRows) {
       ws.forEach((w, j) => matmulRows(w, x, outs[j], nRows, 0, w.rows, scratch))
+    },
+    glu(gate, up, x, out, upOut, nRows) {
+      this.run([gate, up], x, [out, upOut], nRows)
+      swiglu(out, upOut, nRows * gate.rows)
     },
     attention: (layer, n, pos0) => attention(c, state, layer, n, pos0),
     close: async () => {},

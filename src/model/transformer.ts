@@ -10,7 +10,7 @@
 import {LlmfragError} from '../errors.js'
 import type {ModelConfig} from './config.js'
 import type {Matmul} from './matmul.js'
-import {addInPlace, rmsnorm, rope, ropeAngles, swiglu} from './ops.js'
+import {addInPlace, rmsnorm, rope, ropeAngles} from './ops.js'
 import type {RunState} from './state.js'
 import type {ModelWeights} from './weights.js'
 
@@ -76,8 +76,7 @@ export class Transformer {
       addInPlace(s.x, s.xb, n * dim)
 
       for (let p = 0; p < n; p++) rmsnorm(s.xb, p * dim, s.x, p * dim, L.ffnNorm, dim, normEps)
-      mm.run([L.gate, L.up], s.xb, [s.hb, s.hb2], n)
-      swiglu(s.hb, s.hb2, n * ffnHidden)
+      mm.glu(L.gate, L.up, s.xb, s.hb, s.hb2, n)
       mm.run([L.down], s.hb, [s.xb], n)
       addInPlace(s.x, s.xb, n * dim)
     }

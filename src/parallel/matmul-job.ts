@@ -20,9 +20,15 @@ export interface MatmulPart {
   readonly posTile: number // positions per kernel call
 }
 
-/** Fills `job` with the parts (at most MAX_PARTS); returns the number of chunks. */
-export function writeMatmulJob(job: Uint32Array, parts: readonly MatmulPart[], nPos: number, scratchPerThread: number): number {
+/**
+ * Fills `job` with the parts (at most MAX_PARTS); returns the number of chunks. `glu`: the two
+ * parts are gate and up of a gated FFN, taken together chunk by chunk (protocol.ts, J.glu).
+ */
+export function writeMatmulJob(job: Uint32Array, parts: readonly MatmulPart[], nPos: number, scratchPerThread: number, glu = false): number {
   if (parts.length < 1 || parts.length > MAX_PARTS) throw new RangeError(`a job holds 1..${MAX_PARTS} parts, got ${parts.length}`)
+  if (glu && (parts.length !== 2 || parts[0].rows !== parts[1].rows || parts[0].chunkRows !== parts[1].chunkRows || parts[0].posTile !== parts[1].posTile)) {
+    throw new RangeError('a gated job holds two parts with the same rows, chunk rows and position tile')
+  }
   let chunks = 0
   parts.forEach((p, i) => {
     if (!(p.chunkRows >= 1 && p.posTile >= 1 && p.chunkRows * Math.min(p.posTile, nPos) * 4 <= scratchPerThread)) {
@@ -39,11 +45,12 @@ export function writeMatmulJob(job: Uint32Array, parts: readonly MatmulPart[], n
     job[b + P.dstBuffer] = p.dstBuffer
     job[b + P.dstOffset] = p.dstOffset
     job[b + P.chunkRows] = p.chunkRows
-    job[b + P.firstChunk] = chunks
+    job[b + P.firstChunk] = glu ? 0 : chunks
     job[b + P.scratch] = p.scratch
     job[b + P.posTile] = p.posTile
-    chunks += Math.ceil(p.rows / p.chunkRows)
+    if (!glu || i === 0) chunks += Math.ceil(p.rows / p.chunkRows)
   })
+  job[J.glu] = glu ? 1 : 0
   job[J.kind] = JOB_MATMUL
   job[J.nPos] = nPos
   job[J.nParts] = parts.length

@@ -34,6 +34,9 @@
  *   3 totalChunks      C
  *   4 scratchPerThread bytes of kernel output scratch each thread owns in every memory
  *   5 threads          T
+ *   6 glu              1: a gated pair (JOB_MATMUL, parts 0 and 1 alike in rows and chunks: gate and
+ *                      up): chunk c is the same rows of both, written as silu(gate) * up into part
+ *                      0's destination (part 1's is not written); 0: every part on its own
  *   then, for JOB_MATMUL, per part i, PART_WORDS words at 8 + i * PART_WORDS:
  *   0 kernel      WasmTypeKernel.id: selects the WebAssembly kernel (weight type and activation layout)
  *   1 memory      index of the WebAssembly memory holding weights, activations and scratch
@@ -79,7 +82,7 @@ export const ERR_TEXT_BYTES = 1024
 export const CONTROL_BYTES = ERR_TEXT + ERR_TEXT_BYTES
 
 /** Job header fields (word offsets within the job). */
-export const J = {kind: 0, nPos: 1, nParts: 2, totalChunks: 3, scratchPerThread: 4, threads: 5} as const
+export const J = {kind: 0, nPos: 1, nParts: 2, totalChunks: 3, scratchPerThread: 4, threads: 5, glu: 6} as const
 /** Part fields (word offsets within a part). */
 export const P = {
   kernel: 0, memory: 1, wPtr: 2, rowBytes: 3, rows: 4, actPtr: 5, actStride: 6,

@@ -6,6 +6,7 @@
  */
 import {instantiateWasmKernels, requireWasmKernel, type SharedWasmMemory, type WasmKernelExports, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
 import {attendGroup} from '../model/attention.js'
+import {swiglu} from '../model/ops.js'
 import {A, ERR_TEXT, ERR_TEXT_BYTES, ERRLEN, ERROR, J, JOB_ATTENTION, JOB_HEADER_WORDS, JOB_MATMUL, JOB_WORD, JOB_WORDS, NEXT, P, PART_WORDS} from './protocol.js'
 
 export class ThreadContext {
@@ -75,34 +76,53 @@ export class ThreadContext {
   /**
    * Chunk c: rows [r0, r1) of one part, for every position, a tile of positions per kernel call.
    * The kernel writes (np, r1 - r0) floats to this thread's scratch; each position's run of rows
-   * is then copied to out[(p0 + p) * rows + r0 ..] in the destination buffer.
+   * is then copied to out[(p0 + p) * rows + r0 ..] in the destination buffer. In a gated job the
+   * chunk is those rows of gate and of up: gate's go to the destination as usual, then up's are
+   * combined into them there, silu(gate) * up (swiglu, the function the forward pass uses).
    */
   private matmulChunk(c: number): void {
     const job = this.job
+    if (job[J.glu] !== 0) {
+      this.partRows(JOB_HEADER_WORDS, c, false)
+      this.partRows(JOB_HEADER_WORDS + PART_WORDS, c, true)
+      return
+    }
     const nParts = job[J.nParts]
     let base = JOB_HEADER_WORDS
     for (let i = 1; i < nParts && c >= job[JOB_HEADER_WORDS + i * PART_WORDS + P.firstChunk]; i++) base = JOB_HEADER_WORDS + i * PART_WORDS
+    this.partRows(base, c - job[base + P.firstChunk], false)
+  }
+
+  /** Chunk k of the part at word `base`; with `gated`, combined into part 0's output (see matmulChunk). */
+  private partRows(base: number, k: number, gated: boolean): void {
+    const job = this.job
     const mem = job[base + P.memory]
     const rows = job[base + P.rows]
     const rowBytes = job[base + P.rowBytes]
     const chunkRows = job[base + P.chunkRows]
-    const r0 = (c - job[base + P.firstChunk]) * chunkRows
+    const r0 = k * chunkRows
     const nr = Math.min(rows, r0 + chunkRows) - r0
     const nPos = job[J.nPos]
     const tile = job[base + P.posTile]
     const actStride = job[base + P.actStride]
     const scratch = job[base + P.scratch] + this.index * job[J.scratchPerThread]
     const wPtr = job[base + P.wPtr] + r0 * rowBytes
-    const k = this.kernels[mem]
+    const k8 = this.kernels[mem]
     const kernel = this.kernelFor(job[base + P.kernel])
     const heap = this.heap(mem)
-    const dst = this.views[job[base + P.dstBuffer]]
-    const dstOffset = job[base + P.dstOffset] + r0
+    const out = gated ? JOB_HEADER_WORDS : base // the part whose destination receives the rows
+    const dst = this.views[job[out + P.dstBuffer]]
+    const dstOffset = job[out + P.dstOffset] + r0
     const s0 = scratch >>> 2
     for (let p0 = 0; p0 < nPos; p0 += tile) {
       const np = Math.min(tile, nPos - p0)
-      kernel.matmul(k, wPtr, rowBytes, nr, job[base + P.actPtr] + p0 * actStride, np, scratch)
-      for (let p = 0; p < np; p++) dst.set(heap.subarray(s0 + p * nr, s0 + (p + 1) * nr), dstOffset + (p0 + p) * rows)
+      kernel.matmul(k8, wPtr, rowBytes, nr, job[base + P.actPtr] + p0 * actStride, np, scratch)
+      for (let p = 0; p < np; p++) {
+        const rowsOut = heap.subarray(s0 + p * nr, s0 + (p + 1) * nr)
+        const at = dstOffset + (p0 + p) * rows
+        if (gated) swiglu(dst.subarray(at, at + nr), rowsOut, nr)
+        else dst.set(rowsOut, at)
+      }
     }
   }
 

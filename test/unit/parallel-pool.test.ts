@@ -16,6 +16,7 @@ import {quantizeRowQ4K, quantizeRowQ6K} from '../../src/kernels/quantize-k.js'
 import {createSharedMemory, instantiateWasmKernels, requireWasmKernel} from '../../src/kernels/wasm/kernels-wasm.js'
 import {LlmfragError} from '../../src/errors.js'
 import {attendGroup} from '../../src/model/attention.js'
+import {swiglu} from '../../src/model/ops.js'
 import {writeAttentionJob} from '../../src/parallel/attention-job.js'
 import {type MatmulPart, writeMatmulJob} from '../../src/parallel/matmul-job.js'
 import {ComputePool} from '../../src/parallel/pool.js'
@@ -129,6 +130,22 @@ describe('parallel: ComputePool matrix jobs', () => {
         })
       }
 
+      it('a gated job (gate, up) writes swiglu(gate, up) into gate\'s output, chunk by chunk, and leaves up\'s untouched', () => {
+        const up = quantMatrix(GGMLType.Q4_K, 77, 9)
+        const want = q4.expected.slice()
+        swiglu(want, up.expected.slice(), want.length)
+        for (const [chunkRows, posTile] of [[7, 2], [64, 5]]) {
+          outF.fill(NaN)
+          const chunks = writeMatmulJob(pool.job, [part(q4, 0, chunkRows, posTile), part(up, q4.rows * NPOS, chunkRows, posTile)], NPOS, SCRATCH, true)
+          expect(chunks).to.equal(Math.ceil(q4.rows / chunkRows))
+          pool.run()
+          const got = outF.subarray(0, q4.rows * NPOS)
+          const bad = got.findIndex((v, j) => v !== want[j])
+          expect(bad, `${chunkRows}-row chunks: first differing output (position ${Math.floor(bad / q4.rows)}, row ${bad % q4.rows})`).to.equal(-1)
+          expect(outF.subarray(q4.rows * NPOS, 2 * q4.rows * NPOS).every((v) => Number.isNaN(v))).to.equal(true)
+        }
+      })
+
       it('one position (decoding) writes only its row range', () => {
         outF.fill(-1)
         writeMatmulJob(pool.job, [part(q4, 3, 5, 1)], 1, SCRATCH)
@@ -150,11 +167,13 @@ describe('parallel: ComputePool matrix jobs', () => {
     })
   }
 
-  it('writeMatmulJob refuses a tile that does not fit the scratch, and jobs of 0 or 5 parts', () => {
+  it('writeMatmulJob refuses a tile that does not fit the scratch, jobs of 0 or 5 parts, and gated jobs of unlike parts', () => {
     const job = new Uint32Array(128)
     expect(() => writeMatmulJob(job, [part(q4, 0, 300, 5)], NPOS, SCRATCH)).to.throw(RangeError, /do not fit 4096 bytes/)
     expect(() => writeMatmulJob(job, [], NPOS, SCRATCH)).to.throw(RangeError)
     expect(() => writeMatmulJob(job, Array.from({length: 5}, () => part(q4, 0, 4, 1)), NPOS, SCRATCH)).to.throw(RangeError)
+    expect(() => writeMatmulJob(job, [part(q4, 0, 4, 1), part(q6, 0, 4, 1)], NPOS, SCRATCH, true)).to.throw(RangeError, /gated job/)
+    expect(() => writeMatmulJob(job, [part(q4, 0, 4, 1)], NPOS, SCRATCH, true)).to.throw(RangeError, /gated job/)
   })
 
   it('segments cut the chunks into contiguous runs, one per thread, covering all of them', () => {
