@@ -15,6 +15,11 @@
  * compute of 64 positions). The input is prepared once per job on the calling thread, shared by
  * every thread and by every matrix of the call.
  *
+ * Q4_K / Q6_K matrices wider than 64 blocks are rearranged once into the grouped layout (their
+ * kernels sweep column chunks; kernels/wasm/grouped.ts) and run on the grouped kernels, in chunks
+ * of whole row groups. Gate and up run as one gated job (glu): a chunk's rows of both, combined by
+ * SwiGLU on the thread that made them.
+ *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
  * A layer's attention also runs on the pool when it is large enough (long prompts, long contexts).
  */

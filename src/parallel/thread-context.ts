@@ -107,7 +107,7 @@ export class ThreadContext {
     const actStride = job[base + P.actStride]
     const scratch = job[base + P.scratch] + this.index * job[J.scratchPerThread]
     const wPtr = job[base + P.wPtr] + r0 * rowBytes
-    const k8 = this.kernels[mem]
+    const instance = this.kernels[mem]
     const kernel = this.kernelFor(job[base + P.kernel])
     const heap = this.heap(mem)
     const out = gated ? JOB_HEADER_WORDS : base // the part whose destination receives the rows
@@ -116,7 +116,7 @@ export class ThreadContext {
     const s0 = scratch >>> 2
     for (let p0 = 0; p0 < nPos; p0 += tile) {
       const np = Math.min(tile, nPos - p0)
-      kernel.matmul(k8, wPtr, rowBytes, nr, job[base + P.actPtr] + p0 * actStride, np, scratch)
+      kernel.matmul(instance, wPtr, rowBytes, nr, job[base + P.actPtr] + p0 * actStride, np, scratch)
       for (let p = 0; p < np; p++) {
         const rowsOut = heap.subarray(s0 + p * nr, s0 + (p + 1) * nr)
         const at = dstOffset + (p0 + p) * rows
