@@ -39,29 +39,65 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
 }
 
 /**
+ * maxAbsValue in SIMD: the largest magnitude (NaN ignored, as the scalar compare does), then the
+ * first value of that magnitude, its sign included.
+ */
+@inline function maxAbsValueX4(x: usize): f32 {
+  let m = f32x4.splat(0)
+  for (let j: usize = 0; j < 1024; j += 64) {
+    m = f32x4.pmax(m, f32x4.abs(v128.load(x + j)))
+    m = f32x4.pmax(m, f32x4.abs(v128.load(x + j, 16)))
+    m = f32x4.pmax(m, f32x4.abs(v128.load(x + j, 32)))
+    m = f32x4.pmax(m, f32x4.abs(v128.load(x + j, 48)))
+  }
+  m = f32x4.pmax(m, f32x4.shuffle(m, m, 2, 3, 0, 1))
+  const amax = max<f32>(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1))
+  if (amax == 0) return 0
+  const a = f32x4.splat(amax)
+  for (let j: usize = 0; j < 1024; j += 16) {
+    if (v128.any_true(f32x4.eq(f32x4.abs(v128.load(x + j)), a))) {
+      for (let i: usize = 0; i < 4; i++) if (abs<f32>(load<f32>(x + j + (i << 2))) == amax) return load<f32>(x + j + (i << 2))
+    }
+  }
+  return 0 // unreachable: amax is one of the values
+}
+
+/**
  * As quantize_q8k, into the Q8KX layout (576 bytes per block: i16 values) or, with B, Q8KB (320
- * bytes: i8 values in the same order, bsums at 272 and 288); see the top of kernels.ts.
+ * bytes: i8 values in the same order, bsums at 272 and 288); see the top of kernels.ts. Four
+ * values a step: round to nearest even (f32x4.nearest, as nearest<f32>), at most 127, narrowed
+ * and de-interleaved by shuffles (evens, then odds, per group of 16).
  */
 @inline function quantizeK(xPtr: usize, n: i32, outPtr: usize, B: bool): void {
   const nb = <usize>(n >> 8)
   const bytes: usize = B ? 320 : 576
   const bsum32: usize = B ? 272 : 528
   const bsum16: usize = B ? 288 : 544
+  const top = i32x4.splat(127)
   for (let i: usize = 0; i < nb; i++) {
     const x = xPtr + (i << 10)
     const y = outPtr + i * bytes
-    const max = maxAbsValue(x)
+    const max = maxAbsValueX4(x)
     if (max == 0) { memory.fill(y, 0, bytes); continue }
     const iscale: f32 = <f32>-127 / max
+    const sc = f32x4.splat(iscale)
     for (let g: usize = 0; g < 16; g++) {
-      let s: i32 = 0
-      for (let k: usize = 0; k < 16; k++) {
-        const v = min<i32>(127, <i32>nearest<f32>(iscale * load<f32>(x + ((g * 16 + k) << 2))))
-        if (B) store<i8>(y + 16 + g * 16 + ((k & 1) << 3) + (k >> 1), <i8>v)
-        else store<i16>(y + 16 + g * 32 + ((k & 1) << 4) + ((k >> 1) << 1), <i16>v)
-        s += v
+      const xg = x + (g << 6)
+      const v0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(sc, v128.load(xg)))), top)
+      const v1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(sc, v128.load(xg, 16)))), top)
+      const v2 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(sc, v128.load(xg, 32)))), top)
+      const v3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(sc, v128.load(xg, 48)))), top)
+      const lo = i16x8.narrow_i32x4_s(v0, v1) // values 0-7 of the group
+      const hi = i16x8.narrow_i32x4_s(v2, v3) // 8-15
+      if (B) {
+        v128.store(y + 16 + (g << 4), i8x16.shuffle(i8x16.narrow_i16x8_s(lo, hi), lo, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15))
+      } else {
+        v128.store(y + 16 + (g << 5), i8x16.shuffle(lo, hi, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29))
+        v128.store(y + 32 + (g << 5), i8x16.shuffle(lo, hi, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31))
       }
-      store<i16>(y + bsum16 + (g << 1), <i16>s)
+      const t = i32x4.add(i32x4.add(v0, v1), i32x4.add(v2, v3))
+      const u = i32x4.add(t, i32x4.shuffle(t, t, 2, 3, 0, 1))
+      store<i16>(y + bsum16 + (g << 1), <i16>(i32x4.extract_lane(u, 0) + i32x4.extract_lane(u, 1)))
     }
     for (let j: usize = 0; j < 8; j++) {
       store<i16>(y + bsum32 + (j << 1), <i16>(load<i16>(y + bsum16 + (j << 2)) + load<i16>(y + bsum16 + 2 + (j << 2))))

@@ -109,16 +109,22 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
   })
 
   it('quantize_q8kx holds the same d and q as Q8_K, de-interleaved, with 32- and 16-value sums', () => {
-    const n = 2 * 256
+    const n = 3 * 256
     const x = gaussian(n, 2)
-    const xp = putFloats(x)
-    const out = alloc(2 * Q8KX_BLOCK_BYTES)
+    // Block 1: the largest magnitude twice, negative first (its sign sets d); block 2: the largest
+    // value last. Larger values right after the input must not be read.
+    x[256 + 40] = -9
+    x[256 + 200] = 9
+    x[n - 1] = 7.5
+    const xp = putFloats(Float32Array.from([...x, ...new Array<number>(64).fill(1e6)]))
+    const out = alloc(3 * Q8KX_BLOCK_BYTES)
     k.quantize_q8kx(xp, n, out)
-    const ref = new Uint8Array(2 * Q8_K_BLOCK_BYTES)
+    const ref = new Uint8Array(3 * Q8_K_BLOCK_BYTES)
     quantizeRowQ8K(x, 0, n, ref, 0)
     const v = new DataView(memory.buffer)
     const rv = new DataView(ref.buffer)
-    for (let b = 0; b < 2; b++) {
+    expect(rv.getFloat32(Q8_K_BLOCK_BYTES, true)).to.be.above(0) // d = max / -127 with max = -9
+    for (let b = 0; b < 3; b++) {
       const o = out + b * Q8KX_BLOCK_BYTES, r = b * Q8_K_BLOCK_BYTES
       expect(v.getFloat32(o, true)).to.equal(rv.getFloat32(r, true))
       for (let j = 0; j < 256; j++) {
