@@ -70,13 +70,16 @@ export const Q8KB_BYTES: usize = 320
 export const Q8KB_BSUM32: usize = 272
 export const Q8KB_BSUM16: usize = 288
 /**
- * Most blocks of a row the byte-activation kernels take in one sweep over the rows: 64 blocks
- * are 20 KB of Q8KB activations, which stay in L1 beside the weights streaming through. Wider rows
- * (Magistral's ffn_down: 128 blocks) go in near-equal column chunks, each sweeping all the rows
- * (measured, one thread, 5120 x 32768 Q4_K: 6.5 GB/s in one sweep, 8.5 in two; cutting 14336
- * columns as well, or tiling the rows, was slower). Q6_K rows go in one sweep (q6_k.ts).
+ * Rows of up to BYTE_SWEEP_BLOCKS blocks go through the byte-activation kernels in one sweep over
+ * the rows (56-block rows, 14336 columns: 18 KB of Q8KB activations beside the streaming weights,
+ * Q4_K ~10.5 GB/s one thread, Q6_K ~10.2). Wider rows (Magistral's ffn_down: 128 blocks) go in
+ * near-equal column chunks of at most BYTE_CHUNK_BLOCKS, each sweeping the rows (stored grouped,
+ * ROW_GROUP, so each sweep streams). Measured, one thread, 5120 x 32768 grouped: chunks of 64
+ * blocks Q4_K 8.6-9.2 GB/s, Q6_K 8.0; of 43, 9.75-9.84 / 9.33-9.39; of 32, 9.83-10.09 / 9.52-9.61.
+ * (Cutting 56-block rows into chunks of 28 ran Q4_K at 5.8, so rows up to 64 blocks stay whole.)
  */
 export const BYTE_SWEEP_BLOCKS: usize = 64
+export const BYTE_CHUNK_BLOCKS: usize = 32
 
 /**
  * Rows per group of the grouped layout (kernels.ts): the matrices whose rows are wider than
@@ -84,9 +87,10 @@ export const BYTE_SWEEP_BLOCKS: usize = 64
  */
 export const ROW_GROUP: i32 = 64
 
-/** Blocks per column chunk when a row of nb blocks is cut into sweeps of at most BYTE_SWEEP_BLOCKS. */
+/** Blocks per column chunk of a row of nb blocks (nb when it goes in one sweep). */
 @inline export function sweepBlocks(nb: usize): usize {
-  const sweeps = (nb + BYTE_SWEEP_BLOCKS - 1) / BYTE_SWEEP_BLOCKS
+  if (nb <= BYTE_SWEEP_BLOCKS) return nb
+  const sweeps = (nb + BYTE_CHUNK_BLOCKS - 1) / BYTE_CHUNK_BLOCKS
   return (nb + sweeps - 1) / sweeps
 }
 

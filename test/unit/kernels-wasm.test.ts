@@ -261,7 +261,9 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const m = Uint8Array.from({length: rows * nb * blockBytes}, (_, i) => i % 251)
     const plain = m.slice()
     groupRows(m, rows, nb, blockBytes)
-    expect(columnChunks(nb)).to.deep.equal([[0, 44], [44, 44], [88, 42]])
+    expect(columnChunks(nb)).to.deep.equal([[0, 26], [26, 26], [52, 26], [78, 26], [104, 26]])
+    expect(columnChunks(64)).to.deep.equal([[0, 64]])
+    expect(columnChunks(128)).to.deep.equal([[0, 32], [32, 32], [64, 32], [96, 32]])
     for (const [g0, g] of [[0, ROW_GROUP], [ROW_GROUP, 3]]) {
       let at = g0 * nb * blockBytes
       for (const [c0, n] of columnChunks(nb)) {
