@@ -76,7 +76,9 @@ export const Q8KB_BSUM16: usize = 288
  * near-equal column chunks of at most BYTE_CHUNK_BLOCKS, each sweeping the rows (stored grouped,
  * ROW_GROUP, so each sweep streams). Measured, one thread, 5120 x 32768 grouped: chunks of 64
  * blocks Q4_K 8.6-9.2 GB/s, Q6_K 8.0; of 43, 9.75-9.84 / 9.33-9.39; of 32, 9.83-10.09 / 9.52-9.61.
- * (Cutting 56-block rows into chunks of 28 ran Q4_K at 5.8, so rows up to 64 blocks stay whole.)
+ * Rows up to 64 blocks stay whole: cutting the 7B's 56-block rows gains nothing (chunks of 19:
+ * Q4_K 10.5, as one sweep) and chunks of 28 ran Q4_K at 3.7-5.8 (28 x 144 bytes is just under 4 KiB,
+ * which looks like 4K aliasing; a width whose chunks land there would meet it too).
  */
 export const BYTE_SWEEP_BLOCKS: usize = 64
 export const BYTE_CHUNK_BLOCKS: usize = 32
