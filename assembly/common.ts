@@ -73,19 +73,18 @@ export const Q8KB_BSUM16: usize = 288
  * Rows of up to BYTE_SWEEP_BLOCKS blocks go through the byte-activation kernels in one sweep over
  * the rows (56-block rows, 14336 columns: 18 KB of Q8KB activations beside the streaming weights,
  * Q4_K ~10.5 GB/s one thread, Q6_K ~10.2). Wider rows (Magistral's ffn_down: 128 blocks) go in
- * near-equal column chunks of at most BYTE_CHUNK_BLOCKS, each sweeping the rows (stored grouped,
- * ROW_GROUP, so each sweep streams). Measured, one thread, 5120 x 32768 grouped: chunks of 64
- * blocks Q4_K 8.6-9.2 GB/s, Q6_K 8.0; of 43, 9.75-9.84 / 9.33-9.39; of 32, 9.83-10.09 / 9.52-9.61.
- * Rows up to 64 blocks stay whole: cutting the 7B's 56-block rows gains nothing (chunks of 19:
- * Q4_K 10.5, as one sweep) and chunks of 28 ran Q4_K at 3.7-5.8 (28 x 144 bytes is just under 4 KiB,
- * which looks like 4K aliasing; a width whose chunks land there would meet it too).
+ * near-equal column chunks of at most BYTE_CHUNK_BLOCKS, each sweeping the rows. (The engine
+ * stores rows wider than 32 blocks grouped and runs them on Q8KX, see groupChunkBlocks; these
+ * byte kernels serve rows of up to 32 blocks. Measured on grouped 128-block rows, chunks of 64:
+ * Q4_K 8.6-9.2 GB/s, Q6_K 8.0; of 43, 9.8 / 9.4; of 32, 9.8-10.1 / 9.5-9.6. Chunks of 28 blocks ran
+ * Q4_K at 3.7-5.8: 28 x 144 bytes is just under 4 KiB, which looks like 4K aliasing.)
  */
 export const BYTE_SWEEP_BLOCKS: usize = 64
 export const BYTE_CHUNK_BLOCKS: usize = 32
 
 /**
- * Rows per group of the grouped layout (kernels.ts): the matrices whose rows are wider than
- * BYTE_SWEEP_BLOCKS are stored so that each column chunk of a group of rows is one contiguous run.
+ * Rows per group of the grouped layout (kernels.ts): each column chunk (groupChunkBlocks) of a
+ * group of rows is one contiguous run.
  */
 export const ROW_GROUP: i32 = 64
 
@@ -93,6 +92,21 @@ export const ROW_GROUP: i32 = 64
 @inline export function sweepBlocks(nb: usize): usize {
   if (nb <= BYTE_SWEEP_BLOCKS) return nb
   const sweeps = (nb + BYTE_CHUNK_BLOCKS - 1) / BYTE_CHUNK_BLOCKS
+  return (nb + sweeps - 1) / sweeps
+}
+
+/**
+ * Blocks per column chunk of the grouped layout (kernels.ts), which the engine gives rows wider
+ * than 32 blocks and sweeps with Q8KX activations: chunks of at most GROUP_CHUNK_BLOCKS, near-equal,
+ * so a chunk's activations (9 KB) stay in L1 as a 4096-column row's do. Measured, one thread, one
+ * position: 4096 x 14336 Q4_K 11.7 GB/s, Q6_K 11.1 (10.5 / 10.2 on bytes in one sweep); 5120 x
+ * 32768 Q4_K 11.4, Q6_K 11.1 (10.1 / 10.0 on bytes in chunks of 32).
+ */
+export const GROUP_CHUNK_BLOCKS: usize = 16
+
+/** Blocks per column chunk of a grouped row of nb blocks (src/kernels/wasm/grouped.ts columnChunks). */
+@inline export function groupChunkBlocks(nb: usize): usize {
+  const sweeps = (nb + GROUP_CHUNK_BLOCKS - 1) / GROUP_CHUNK_BLOCKS
   return (nb + sweeps - 1) / sweeps
 }
 

@@ -26,11 +26,11 @@
  * q6_k.ts, q8_0.ts (8-bit paths), float_k.ts (Q4_K / Q6_K against F32X), float.ts (F32 / F16 weights).
  *
  * Weight layouts: a matrix is its rows one after another (rowBytes each), except in the grouped
- * layout (the *_g / *_bg kernels), which the engine gives Q4_K / Q6_K matrices wider than
- * BYTE_SWEEP_BLOCKS blocks: rows go in groups of ROW_GROUP (the last group of the matrix may be
- * smaller), each group holding its rows' first column chunk (sweepBlocks), row after row, then
- * their second, and so on; a group still takes ROW_GROUP * rowBytes bytes. A kernel call covers
- * whole groups (the caller's row ranges start at multiples of ROW_GROUP).
+ * layout (the *_g kernels), which the engine gives Q4_K / Q6_K matrices wider than 32 blocks
+ * (src/kernels/wasm/grouped.ts): rows go in groups of ROW_GROUP (the last group of the matrix may
+ * be smaller), each group holding its rows' first column chunk (groupChunkBlocks), row after row,
+ * then their second, and so on; a group still takes ROW_GROUP * rowBytes bytes. A kernel call
+ * covers whole groups (the caller's row ranges start at multiples of ROW_GROUP).
  *
  * Batched products (nPos > 1, a prompt) decode each weight block once per pass of up to 8
  * positions and reuse it from registers (common.ts POS_PASS); the stores the passes make to their
@@ -38,8 +38,8 @@
  */
 
 export {quantize_q8k, quantize_q8kx, quantize_q8kb, quantize_q8_0x, prepare_f32x} from './quantize'
-export {q4k_matmul, q4k_matvec_b, q4k_matmul_g, q4k_matvec_bg} from './q4_k'
-export {q6k_matmul, q6k_matvec_b, q6k_matmul_g, q6k_matvec_bg} from './q6_k'
+export {q4k_matmul, q4k_matvec_b, q4k_matmul_g} from './q4_k'
+export {q6k_matmul, q6k_matvec_b, q6k_matmul_g} from './q6_k'
 export {q4k_f32_matmul, q6k_f32_matmul} from './float_k'
 export {q8_0_matmul} from './q8_0'
 export {f32_matmul, f16_matmul} from './float'

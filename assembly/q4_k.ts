@@ -3,7 +3,7 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, ROW_GROUP, storePass, sweepBlocks} from './common'
+import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, ROW_GROUP, storePass, sweepBlocks, groupChunkBlocks} from './common'
 
 // Speed notes (V8 TurboFan on x64, Zen 5, scripts/bench-kernels.mjs, one thread, CPU time).
 // One position (generation): rows go one at a time (pairs of rows sharing the activation loads ran
@@ -241,14 +241,13 @@ export function q4k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
 }
 
 /**
- * One position of a matrix in the grouped layout (kernels.ts) against activations at x (Q8KX, or
- * Q8KB with B), results to out: per group, each column chunk of its rows is one contiguous run,
- * swept with the row sums carried over in out (the block order stays vecDotQ4KQ8K's).
+ * One position of a matrix in the grouped layout (kernels.ts) against Q8KX activations at x,
+ * results to out: per group, each column chunk of its rows is one contiguous run, swept with the
+ * row sums carried over in out (the block order stays vecDotQ4KQ8K's).
  */
-@inline function q4kGroupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, B: bool): void {
+@inline function q4kGroupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize): void {
   const nb = <usize>(rowBytes / 144)
-  const xb: usize = B ? Q8KB_BYTES : 576
-  const chunk = sweepBlocks(nb)
+  const chunk = groupChunkBlocks(nb)
   for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
     const g = <usize>min<i32>(ROW_GROUP, rows - g0)
     const base = wPtr + <usize>g0 * <usize>rowBytes
@@ -258,7 +257,7 @@ export function q4k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
         const w = base + (g * c0 + lr * n) * 144
         const o = out + ((<usize>g0 + lr) << 2)
         let sumf: f32 = c0 == 0 ? 0 : load<f32>(o)
-        for (let i: usize = 0; i < n; i++) sumf = q4kBlock(w + i * 144, x + (c0 + i) * xb, sumf, o, B)
+        for (let i: usize = 0; i < n; i++) sumf = q4kBlock(w + i * 144, x + (c0 + i) * 576, sumf, o, false)
         store<f32>(o, sumf)
       }
     }
@@ -271,13 +270,13 @@ export function q4k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
  */
 export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   if (nPos == 1) {
-    q4kGroupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false)
+    q4kGroupedOne(wPtr, rowBytes, rows, xPtr, outPtr)
     return
   }
   const nb = <usize>(rowBytes / 144)
   const xs = nb * 576
   const os = <usize>rows << 2
-  const chunk = sweepBlocks(nb)
+  const chunk = groupChunkBlocks(nb)
   const passes = (nPos + POS_PASS - 1) / POS_PASS
   for (let k = 0; k < passes; k += 2) {
     const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
@@ -296,10 +295,4 @@ export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
       }
     }
   }
-}
-
-/** q4k_matvec_b for a matrix in the grouped layout (as q4k_matmul_g). */
-export function q4k_matvec_bg(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  const nb = <usize>(rowBytes / 144)
-  for (let p = 0; p < nPos; p++) q4kGroupedOne(wPtr, rowBytes, rows, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), true)
 }

@@ -8,8 +8,8 @@
  *   npm run bench [-- --rows 14336 --cols 4096 --seconds 1 --types Q4_K,Q6_K --positions 1,16,64]
  *
  * One position of Q4_K / Q6_K is also timed on the byte-activation (Q8KB) kernels, which the engine
- * uses from kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS columns; rows wider than 64 blocks are also
- * timed in the grouped layout (src/kernels/wasm/grouped.ts), as the engine stores them.
+ * uses from kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS columns; rows wider than 32 blocks are also
+ * timed in the grouped layout (src/kernels/wasm/grouped.ts), as the engine stores and runs them.
  * --positions takes a list: each count is a batched product of that many activation vectors, and
  * its GB/s counts the weights once per position (bytes x positions / time), the rate a prompt sees.
  * --wasm FILE times another build of assembly/ (e.g. `asc ... -o /tmp/k.wasm`) instead of
@@ -174,13 +174,11 @@ for (const name of wanted) {
     const plain = w.slice()
     groupRows(w, rows, cols / 256, blockBytes)
     for (const n of positions) {
-      for (const byteActs of n === 1 ? [false, true] : [false]) {
-        const g = wasmKernelFor(type, {cols, nPos: n}, byteActs ? 0 : Infinity, true)
-        const run = () => g.matmul(k, wPtr, rowBytes, rows, g.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
-        run()
-        validate(n, 'grouped layout', true, plain)
-        line(byteActs ? 'grouped, 8-bit, byte acts' : 'grouped, 8-bit activations', n, time(run))
-      }
+      const g = wasmKernelFor(type, {cols, nPos: n}, 0, true)
+      const run = () => g.matmul(k, wPtr, rowBytes, rows, g.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
+      run()
+      validate(n, 'grouped layout', true, plain)
+      line('grouped, 8-bit activations', n, time(run))
     }
   }
 }

@@ -15,9 +15,9 @@
  * compute of 64 positions). The input is prepared once per job on the calling thread, shared by
  * every thread and by every matrix of the call.
  *
- * Q4_K / Q6_K matrices wider than 64 blocks are rearranged once into the grouped layout (their
- * kernels sweep column chunks; kernels/wasm/grouped.ts) and run on the grouped kernels, in chunks
- * of whole row groups. Gate and up run as one gated job (glu): a chunk's rows of both, combined by
+ * Q4_K / Q6_K matrices wider than 32 blocks (ffn_down) are rearranged once into the grouped layout
+ * (kernels/wasm/grouped.ts) and run on the grouped kernels (Q8KX activations, short contiguous
+ * column chunks), in chunks of whole row groups. Gate and up run as one gated job (glu): a chunk's rows of both, combined by
  * SwiGLU on the thread that made them.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
@@ -84,12 +84,14 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const slice = Math.min(SLICE, state.maxBatch)
   const mats = matricesOf(weights)
   const byteMinCols = o.byteMinCols ?? BYTE_ACTIVATION_MIN_COLS
+  const grouped = groupWideMatrices(weights, mats)
   // Per region: the widest input, and the widest of each prepared format with its positions.
   const regions = new Map<number, {maxCols: number; formats: Map<ActivationFormat, number>}>()
   for (const m of mats) {
     const r = regions.get(m.slice.region) ?? {maxCols: 0, formats: new Map<ActivationFormat, number>()}
     r.maxCols = Math.max(r.maxCols, m.cols)
-    for (const [k, positions] of [[wasmKernelFor(m.type, {cols: m.cols, nPos: slice}, byteMinCols), slice], [wasmKernelFor(m.type, {cols: m.cols, nPos: 1}, byteMinCols), 1]] as const) {
+    const g = grouped.has(m)
+    for (const [k, positions] of [[wasmKernelFor(m.type, {cols: m.cols, nPos: slice}, byteMinCols, g), slice], [wasmKernelFor(m.type, {cols: m.cols, nPos: 1}, byteMinCols, g), 1]] as const) {
       if (k) r.formats.set(k.format, Math.max(r.formats.get(k.format) ?? 0, positions * m.cols))
     }
     regions.set(m.slice.region, r)
@@ -105,7 +107,6 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
     }
     scratch.set(region, {xin, act, out: alloc(o.threads * SCRATCH_PER_THREAD)})
   }
-  const grouped = groupWideMatrices(weights, mats)
   // Shared buffers the threads write into or read from: 0 the run state, then each layer's keys, then its values.
   const buffers = [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
   const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers, spinMicros: o.spinMicros})

@@ -1,27 +1,26 @@
 /**
  * The grouped layout of a weight matrix (assembly/kernels.ts): Q4_K / Q6_K matrices whose rows are
- * wider than GROUP_MIN_BLOCKS blocks (Magistral's ffn_down: 128) are rearranged once after loading
- * so that the kernels' column chunks are contiguous. Rows go in groups of ROW_GROUP (the last one
- * may be smaller); a group holds its rows' first column chunk, row after row, then their second,
- * and so on, in the ROW_GROUP * rowBytes bytes it had before. One sweep of the kernels then reads
- * one contiguous run where plain rows read a piece of every row with gaps between them. Measured
- * (scripts/bench-kernels.mjs, one thread, 5120 x 32768, one position, byte activations, chunks
- * of 64 blocks): Q6_K 6.75 GB/s in one sweep of plain rows, 4.0 in column chunks of plain rows,
- * 7.81 grouped by 16 rows, 8.03 by 64, 7.93 by 256; Q4_K 8.60 in column chunks of plain rows,
- * 8.23 / 8.63 / 8.59 grouped. With chunks of 32 blocks, grouped by 64: Q6_K 9.5-9.6, Q4_K 9.8-10.1.
+ * wider than GROUP_MIN_BLOCKS blocks (ffn_down: 56 blocks in Mistral 7B, 128 in Magistral) are
+ * rearranged once after loading so that the kernels can take them in short column chunks, each one
+ * contiguous. Rows go in groups of ROW_GROUP (the last one may be smaller); a group holds its rows'
+ * first column chunk, row after row, then their second, and so on, in the ROW_GROUP * rowBytes
+ * bytes it had before. A chunk's Q8KX activations (16 blocks, 9 KB) stay in L1 as a 4096-column
+ * row's do, and each sweep reads one contiguous run (on plain rows, column chunks leave gaps that
+ * defeat the prefetchers). Measured (scripts/bench-kernels.mjs, one thread, one position):
+ *   4096 x 14336: Q4_K 10.5 GB/s (bytes, one sweep of plain rows) -> 11.7 grouped; Q6_K 10.2 -> 11.1
+ *   5120 x 32768: Q4_K 8.7 -> 11.4; Q6_K 6.8 (one sweep) or 4.0 (column chunks of plain rows) -> 11.1
  * Batches of 8 positions run as fast as on plain rows.
  */
 
 /** Rows per group (assembly/common.ts ROW_GROUP). */
 export const ROW_GROUP = 64
-/** Rows wider than this many blocks go in column chunks (assembly/common.ts BYTE_SWEEP_BLOCKS)... */
-export const GROUP_MIN_BLOCKS = 64
-/** ... of at most this many blocks, near-equal (assembly/common.ts BYTE_CHUNK_BLOCKS, sweepBlocks). */
-export const CHUNK_BLOCKS = 32
+/** Rows wider than this many blocks are grouped. */
+export const GROUP_MIN_BLOCKS = 32
+/** Column chunks of at most this many blocks, near-equal (assembly/common.ts GROUP_CHUNK_BLOCKS). */
+export const CHUNK_BLOCKS = 16
 
-/** The column chunks [start, count] of a row of nb blocks (assembly/common.ts sweepBlocks). */
+/** The column chunks [start, count] of a grouped row of nb blocks (assembly/common.ts groupChunkBlocks). */
 export function columnChunks(nb: number): Array<[number, number]> {
-  if (nb <= GROUP_MIN_BLOCKS) return [[0, nb]]
   const sweeps = Math.ceil(nb / CHUNK_BLOCKS)
   const per = Math.ceil(nb / sweeps)
   const out: Array<[number, number]> = []

@@ -30,8 +30,8 @@
  *                                      vecDotQ8_0Q8_0 bit for bit
  *   q4k_matvec_b(...), q6k_matvec_b(...)  the same against Q8KB activations, one position at a time:
  *                                      for wide rows (ffn_down), whose Q8KX vector crowds L1
- *   q4k_matmul_g, q6k_matmul_g, q4k_matvec_bg, q6k_matvec_bg  the four above for a matrix in the
- *                                      grouped layout (grouped.ts); rows: whole groups of ROW_GROUP
+ *   q4k_matmul_g, q6k_matmul_g         q4k_matmul / q6k_matmul for a matrix in the grouped layout
+ *                                      (grouped.ts); rows: whole groups of ROW_GROUP
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
  *   prepare_f32x(xPtr, n, outPtr)      n f32 -> F32X (1120 bytes / 256 values: de-interleaved x and
@@ -54,7 +54,9 @@ export const Q8KB_BLOCK_BYTES = 320
  * Columns from which a one-position Q4_K / Q6_K product reads Q8KB instead of Q8KX activations.
  * Measured (scripts/bench-kernels.mjs, one thread, Zen 5, 48 KB L1): Q8KX runs Q4_K at 12.1 GB/s
  * for 4096 columns, 11.0 for 8192, 7.5 for 14336; Q8KB at ~11.2 whatever the width (its widening
- * loads cost ~8% where Q8KX fits in L1). Q6_K alike (10.0 / 9.3 / 7.3 against ~9.4).
+ * loads cost ~8% where Q8KX fits in L1). Q6_K alike (10.0 / 9.3 / 7.3 against ~9.4). The engine
+ * groups rows wider than 32 blocks (grouped.ts) and runs those on Q8KX in short column chunks,
+ * faster still, so in a model this choice is left to rows of exactly 8192 columns.
  */
 export const BYTE_ACTIVATION_MIN_COLS = 8192
 /** Bytes of Q80X activations per 32 values. */
@@ -88,8 +90,6 @@ export interface WasmKernelExports {
   readonly q6k_matvec_b: MatmulFn
   readonly q4k_matmul_g: MatmulFn
   readonly q6k_matmul_g: MatmulFn
-  readonly q4k_matvec_bg: MatmulFn
-  readonly q6k_matvec_bg: MatmulFn
   readonly q8_0_matmul: MatmulFn
   readonly f32_matmul: MatmulFn
   readonly f16_matmul: MatmulFn
@@ -189,12 +189,10 @@ const byteTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + BYTE_VARIANT, ...q8kb, matmul: (k, ...a) => k.q6k_matvec_b(...a)}],
 ])
 
-/** The kernels of matrices in the grouped layout (grouped.ts), by the id of their plain twin. */
-const groupedTable = new Map<number, WasmTypeKernel>([
+/** The kernels of matrices in the grouped layout (grouped.ts), Q8KX activations for any positions. */
+const groupedTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + GROUPED_VARIANT, ...q8kx, matmul: (k, ...a) => k.q4k_matmul_g(...a)}],
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + GROUPED_VARIANT, ...q8kx, matmul: (k, ...a) => k.q6k_matmul_g(...a)}],
-  [GGMLType.Q4_K + BYTE_VARIANT, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + BYTE_VARIANT + GROUPED_VARIANT, ...q8kb, matmul: (k, ...a) => k.q4k_matvec_bg(...a)}],
-  [GGMLType.Q6_K + BYTE_VARIANT, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + BYTE_VARIANT + GROUPED_VARIANT, ...q8kb, matmul: (k, ...a) => k.q6k_matvec_bg(...a)}],
 ])
 
 const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
@@ -211,16 +209,20 @@ const floatTable = new Map<GGMLType, WasmTypeKernel>([
  * Q4_K / Q6_K, Q8_0 for Q8_0), float for F32 / F16; undefined for BF16 and Q5_K (use the
  * reference kernels). With `shape`, the kernel for that product: one position of a Q4_K / Q6_K
  * matrix at least BYTE_ACTIVATION_MIN_COLS wide reads Q8KB activations (same results, bit for bit).
- * `grouped`: the matrix is in the grouped layout (grouped.ts).
+ * `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels read Q8KX for any
+ * number of positions.
  */
 export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false): WasmTypeKernel | undefined {
-  let k: WasmTypeKernel | undefined
-  if (shape && shape.nPos === 1 && shape.cols >= byteMinCols) k = byteTable.get(type)
-  k ??= table.get(type)
-  if (!grouped || !k) return k
-  const g = groupedTable.get(k.id)
-  if (!g) throw new LlmfragError('INTERNAL', `no kernel for ${ggmlTypeName(type)} weights in the grouped layout`)
-  return g
+  if (grouped) {
+    const g = groupedTable.get(type)
+    if (!g) throw new LlmfragError('INTERNAL', `no kernel for ${ggmlTypeName(type)} weights in the grouped layout`)
+    return g
+  }
+  if (shape && shape.nPos === 1 && shape.cols >= byteMinCols) {
+    const k = byteTable.get(type)
+    if (k) return k
+  }
+  return table.get(type)
 }
 
 /** The fast path with float activations (Q4_K, Q6_K, F32, F16), or undefined. */
