@@ -98,9 +98,12 @@ export const ROW_GROUP: i32 = 64
 /**
  * Blocks per column chunk of the grouped layout (kernels.ts), which the engine gives rows wider
  * than 32 blocks and sweeps with Q8KX activations: chunks of at most GROUP_CHUNK_BLOCKS, near-equal,
- * so a chunk's activations (9 KB) stay in L1 as a 4096-column row's do. Measured, one thread, one
- * position: 4096 x 14336 Q4_K 11.7 GB/s, Q6_K 11.1 (10.5 / 10.2 on bytes in one sweep); 5120 x
- * 32768 Q4_K 11.4, Q6_K 11.1 (10.1 / 10.0 on bytes in chunks of 32).
+ * so a chunk's activations (9 KB) stay in L1 beside the streaming weights. Measured, one thread,
+ * one position, chunks of at most 8 / 12 / 16 / 20 blocks: 4096 x 14336 Q4_K 12.1 / 12.1 / 11.9 /
+ * 12.0 GB/s, Q6_K 11.5 / 11.2 / 11.2 / 10.9 (bytes in one sweep: 10.5 / 10.2); 5120 x 32768 Q4_K
+ * 12.1 / 12.0 / 11.9 / 11.7, Q6_K 11.5 / 11.1 / 11.1 / 10.8 (bytes in chunks of 32: 10.1 / 10.0).
+ * Batches of 8 or 16 positions run within 3% of plain rows at any of these. In the engine, 8 and 16
+ * were alike (Magistral decode step at 2 threads: 656-661 ms against 649-652).
  */
 export const GROUP_CHUNK_BLOCKS: usize = 16
 

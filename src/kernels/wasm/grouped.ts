@@ -4,12 +4,12 @@
  * rearranged once after loading so that the kernels can take them in short column chunks, each one
  * contiguous. Rows go in groups of ROW_GROUP (the last one may be smaller); a group holds its rows'
  * first column chunk, row after row, then their second, and so on, in the ROW_GROUP * rowBytes
- * bytes it had before. A chunk's Q8KX activations (16 blocks, 9 KB) stay in L1 as a 4096-column
- * row's do, and each sweep reads one contiguous run (on plain rows, column chunks leave gaps that
- * defeat the prefetchers). Measured (scripts/bench-kernels.mjs, one thread, one position):
- *   4096 x 14336: Q4_K 10.5 GB/s (bytes, one sweep of plain rows) -> 11.7 grouped; Q6_K 10.2 -> 11.1
- *   5120 x 32768: Q4_K 8.7 -> 11.4; Q6_K 6.8 (one sweep) or 4.0 (column chunks of plain rows) -> 11.1
- * Batches of 8 positions run as fast as on plain rows.
+ * bytes it had before. A chunk's Q8KX activations (16 blocks, 9 KB) stay in L1 beside the
+ * streaming weights, and each sweep reads one contiguous run (on plain rows, column chunks leave
+ * gaps that defeat the prefetchers). Measured (scripts/bench-kernels.mjs, one thread, one position):
+ *   4096 x 14336: Q4_K 10.5 GB/s (bytes, one sweep of plain rows) -> 11.9-12.1 grouped; Q6_K 10.2 -> 11.2
+ *   5120 x 32768: Q4_K 8.7 -> 11.4-11.9; Q6_K 6.8 (one sweep) or 4.0 (column chunks of plain rows) -> 11.1
+ * Batches of 8 or 16 positions run within 3% of plain rows (assembly/common.ts groupChunkBlocks).
  */
 
 /** Rows per group (assembly/common.ts ROW_GROUP). */
