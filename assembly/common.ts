@@ -70,50 +70,6 @@ export const Q8KB_BYTES: usize = 320
 export const Q8KB_BSUM32: usize = 272
 export const Q8KB_BSUM16: usize = 288
 /**
- * Rows of up to BYTE_SWEEP_BLOCKS blocks go through the byte-activation kernels in one sweep over
- * the rows (56-block rows, 14336 columns: 18 KB of Q8KB activations beside the streaming weights,
- * Q4_K ~10.5 GB/s one thread, Q6_K ~10.2). Wider rows (Magistral's ffn_down: 128 blocks) go in
- * near-equal column chunks of at most BYTE_CHUNK_BLOCKS, each sweeping the rows. (The engine
- * stores rows wider than 32 blocks grouped and runs them on Q8KX, see groupChunkBlocks; these
- * byte kernels serve rows of up to 32 blocks. Measured on grouped 128-block rows, chunks of 64:
- * Q4_K 8.6-9.2 GB/s, Q6_K 8.0; of 43, 9.8 / 9.4; of 32, 9.8-10.1 / 9.5-9.6. Chunks of 28 blocks ran
- * Q4_K at 3.7-5.8: 28 x 144 bytes is just under 4 KiB, which looks like 4K aliasing.)
- */
-export const BYTE_SWEEP_BLOCKS: usize = 64
-export const BYTE_CHUNK_BLOCKS: usize = 32
-
-/**
- * Rows per group of the grouped layout (kernels.ts): each column chunk (groupChunkBlocks) of a
- * group of rows is one contiguous run.
- */
-export const ROW_GROUP: i32 = 64
-
-/** Blocks per column chunk of a row of nb blocks (nb when it goes in one sweep). */
-@inline export function sweepBlocks(nb: usize): usize {
-  if (nb <= BYTE_SWEEP_BLOCKS) return nb
-  const sweeps = (nb + BYTE_CHUNK_BLOCKS - 1) / BYTE_CHUNK_BLOCKS
-  return (nb + sweeps - 1) / sweeps
-}
-
-/**
- * Blocks per column chunk of the grouped layout (kernels.ts), which the engine gives rows wider
- * than 32 blocks and sweeps with Q8KX activations: chunks of at most GROUP_CHUNK_BLOCKS, near-equal,
- * so a chunk's activations (9 KB) stay in L1 beside the streaming weights. Measured, one thread,
- * one position, chunks of at most 8 / 12 / 16 / 20 blocks: 4096 x 14336 Q4_K 12.1 / 12.1 / 11.9 /
- * 12.0 GB/s, Q6_K 11.5 / 11.2 / 11.2 / 10.9 (bytes in one sweep: 10.5 / 10.2); 5120 x 32768 Q4_K
- * 12.1 / 12.0 / 11.9 / 11.7, Q6_K 11.5 / 11.1 / 11.1 / 10.8 (bytes in chunks of 32: 10.1 / 10.0).
- * Batches of 8 or 16 positions run within 3% of plain rows at any of these. In the engine, 8 and 16
- * were alike (Magistral decode step at 2 threads: 656-661 ms against 649-652).
- */
-export const GROUP_CHUNK_BLOCKS: usize = 16
-
-/** Blocks per column chunk of a grouped row of nb blocks (src/kernels/wasm/grouped.ts columnChunks). */
-@inline export function groupChunkBlocks(nb: usize): usize {
-  const sweeps = (nb + GROUP_CHUNK_BLOCKS - 1) / GROUP_CHUNK_BLOCKS
-  return (nb + sweeps - 1) / sweeps
-}
-
-/**
  * Eight i16 activations of a block at x: Q8KX (i16) offset `off` from x, or with B the same values
  * from the Q8KB (i8) layout, widened on load (offsets past the block's first 16 bytes halve).
  */

@@ -23,12 +23,13 @@
  *     1056  f32 sum16[16]  sum of x over each 16-value group (for Q6_K's -32 offset)
  *
  * Files: common.ts (fp16, sums, the batching scheme), quantize.ts (activation preparation), q4_k.ts,
- * q6_k.ts, q8_0.ts (8-bit paths), float_k.ts (Q4_K / Q6_K against F32X), float.ts (F32 / F16 weights).
+ * q6_k.ts, q8_0.ts (8-bit paths), grouped.ts (Q4_K / Q6_K in the grouped layout), float_k.ts
+ * (Q4_K / Q6_K against F32X), float.ts (F32 / F16 weights).
  *
  * Weight layouts: a matrix is its rows one after another (rowBytes each), except in the grouped
  * layout (the *_g kernels), which the engine gives Q4_K / Q6_K matrices wider than 32 blocks
  * (src/kernels/wasm/grouped.ts): rows go in groups of ROW_GROUP (the last group of the matrix may
- * be smaller), each group holding its rows' first column chunk (groupChunkBlocks), row after row,
+ * be smaller), each group holding its rows' first column chunk (grouped.ts), row after row,
  * then their second, and so on; a group still takes ROW_GROUP * rowBytes bytes. A kernel call
  * covers whole groups (the caller's row ranges start at multiples of ROW_GROUP).
  *
@@ -38,8 +39,9 @@
  */
 
 export {quantize_q8k, quantize_q8kx, quantize_q8kb, quantize_q8_0x, prepare_f32x} from './quantize'
-export {q4k_matmul, q4k_matvec_b, q4k_matmul_g} from './q4_k'
-export {q6k_matmul, q6k_matvec_b, q6k_matmul_g} from './q6_k'
+export {q4k_matmul, q4k_matvec_b} from './q4_k'
+export {q6k_matmul, q6k_matvec_b} from './q6_k'
+export {q4k_matmul_g, q6k_matmul_g} from './grouped'
 export {q4k_f32_matmul, q6k_f32_matmul} from './float_k'
 export {q8_0_matmul} from './q8_0'
 export {f32_matmul, f16_matmul} from './float'

@@ -3,7 +3,7 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, ROW_GROUP, storePass, sweepBlocks, groupChunkBlocks} from './common'
+import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, storePass} from './common'
 
 // Speed notes (V8 TurboFan on x64, Zen 5, scripts/bench-kernels.mjs, one thread, CPU time).
 // One position (generation): rows go one at a time (pairs of rows sharing the activation loads ran
@@ -60,7 +60,7 @@ import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BS
  * One Q4_K block (at b) against one Q8KX block (at x), folded into sumf as vecDotQ4KQ8K does.
  * o: the caller's output slot, which the pins write before the result does.
  */
-@inline function q4kBlock(b: usize, x: usize, sumf: f32, o: usize, B: bool): f32 {
+@inline export function q4kBlock(b: usize, x: usize, sumf: f32, o: usize, B: bool): f32 {
   const sm = q4kScales(b)
   const sc16 = i16x8.extend_low_i8x16_u(sm)
   const mn16 = i16x8.extend_high_i8x16_u(sm)
@@ -170,7 +170,7 @@ import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BS
 }
 
 /** q4kPass for n (1..8) positions: one compiled pass per count (inlined: see the speed notes). */
-@inline function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
+@inline export function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
   switch (n) {
     case 1: { q4kPass(w, nb, x, xs, o, os, 1, more); break }
     case 2: { q4kPass(w, nb, x, xs, o, os, 2, more); break }
@@ -217,82 +217,22 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
 
 /**
  * As q4k_matmul against Q8KB activations (quantize_q8kb: the same values as bytes), one position
- * after another: for wide rows, whose i16 activations would crowd the weights out of L1 (14336
- * columns: 32 KB as Q8KX, 16 KB as Q8KB; measured 7.5 -> 10.0 GB/s, see the speed notes).
+ * after another, each row in one sweep: for rows whose i16 activations would crowd the weights out
+ * of L1 (14336 columns: 32 KB as Q8KX, 16 KB as Q8KB; measured 7.5 -> 10.0 GB/s, see the speed
+ * notes). The engine stores rows wider than 32 blocks grouped (grouped.ts), which beats both.
  */
 export function q4k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 144)
   const rb = <usize>rowBytes
-  const chunk = sweepBlocks(nb)
   for (let p = 0; p < nPos; p++) {
     const x = xPtr + <usize>p * nb * Q8KB_BYTES
     const out = outPtr + (<usize>(p * rows) << 2)
-    for (let c0: usize = 0; c0 < nb; c0 += chunk) {
-      const c1 = min<usize>(nb, c0 + chunk)
-      for (let r = 0; r < rows; r++) {
-        const w = wPtr + <usize>r * rb
-        const o = out + (<usize>r << 2)
-        let sumf: f32 = c0 == 0 ? 0 : load<f32>(o) // the row's sum so far: the block order is vecDotQ4KQ8K's
-        for (let i = c0; i < c1; i++) sumf = q4kBlock(w + i * 144, x + i * Q8KB_BYTES, sumf, o, true)
-        store<f32>(o, sumf)
-      }
-    }
-  }
-}
-
-/**
- * One position of a matrix in the grouped layout (kernels.ts) against Q8KX activations at x,
- * results to out: per group, each column chunk of its rows is one contiguous run, swept with the
- * row sums carried over in out (the block order stays vecDotQ4KQ8K's).
- */
-@inline function q4kGroupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize): void {
-  const nb = <usize>(rowBytes / 144)
-  const chunk = groupChunkBlocks(nb)
-  for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
-    const g = <usize>min<i32>(ROW_GROUP, rows - g0)
-    const base = wPtr + <usize>g0 * <usize>rowBytes
-    for (let c0: usize = 0; c0 < nb; c0 += chunk) {
-      const n = min<usize>(nb, c0 + chunk) - c0
-      for (let lr: usize = 0; lr < g; lr++) {
-        const w = base + (g * c0 + lr * n) * 144
-        const o = out + ((<usize>g0 + lr) << 2)
-        let sumf: f32 = c0 == 0 ? 0 : load<f32>(o)
-        for (let i: usize = 0; i < n; i++) sumf = q4kBlock(w + i * 144, x + (c0 + i) * 576, sumf, o, false)
-        store<f32>(o, sumf)
-      }
-    }
-  }
-}
-
-/**
- * q4k_matmul for a matrix in the grouped layout (kernels.ts), rows a whole number of groups but for
- * the matrix's last; equal to vecDotQ4KQ8K bit for bit (see q4kGroupedOne).
- */
-export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) {
-    q4kGroupedOne(wPtr, rowBytes, rows, xPtr, outPtr)
-    return
-  }
-  const nb = <usize>(rowBytes / 144)
-  const xs = nb * 576
-  const os = <usize>rows << 2
-  const chunk = groupChunkBlocks(nb)
-  const passes = (nPos + POS_PASS - 1) / POS_PASS
-  for (let k = 0; k < passes; k += 2) {
-    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
-    for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
-      const g = <usize>min<i32>(ROW_GROUP, rows - g0)
-      const base = wPtr + <usize>g0 * <usize>rowBytes
-      for (let c0: usize = 0; c0 < nb; c0 += chunk) {
-        const n = min<usize>(nb, c0 + chunk) - c0
-        const x = xPtr + c0 * 576
-        for (let lr: usize = 0; lr < g; lr++) {
-          const w = base + (g * c0 + lr * n) * 144
-          const r = <usize>g0 + lr
-          q4kPassN(w, n, x + <usize>pA * xs, xs, outPtr + ((<usize>pA * <usize>rows + r) << 2), os, pB - pA, c0 > 0)
-          if (pC > pB) q4kPassN(w, n, x + <usize>pB * xs, xs, outPtr + ((<usize>pB * <usize>rows + r) << 2), os, pC - pB, c0 > 0)
-        }
-      }
+    for (let r = 0; r < rows; r++) {
+      const w = wPtr + <usize>r * rb
+      const o = out + (<usize>r << 2)
+      let sumf: f32 = 0
+      for (let i: usize = 0; i < nb; i++) sumf = q4kBlock(w + i * 144, x + i * Q8KB_BYTES, sumf, o, true)
+      store<f32>(o, sumf)
     }
   }
 }

@@ -3,7 +3,7 @@
  * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
  * float path (F32X activations) is in float_k.ts.
  */
-import {dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, ROW_GROUP, storePass, groupChunkBlocks} from './common'
+import {dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
 
 // Speed notes (as in q4_k.ts): every product, one position included, runs in passes of up to 8
 // positions (q6kPass): each weight vector is decoded once per pass, (q - 32) * scale as i16, and
@@ -135,7 +135,7 @@ import {dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16,
 }
 
 /** q6kPass for n (1..8) positions: one compiled pass per count (inlined, as in q4_k.ts). */
-@inline function q6kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
+@inline export function q6kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
   switch (n) {
     case 1: { q6kPass(w, nb, x, xs, o, os, 1, false, more); break }
     case 2: { q6kPass(w, nb, x, xs, o, os, 2, false, more); break }
@@ -180,31 +180,5 @@ export function q6k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
     const x = xPtr + <usize>p * nb * Q8KB_BYTES
     const out = outPtr + (<usize>(p * rows) << 2)
     for (let r = 0; r < rows; r++) q6kPass(wPtr + <usize>r * rb, nb, x, 0, out + (<usize>r << 2), 0, 1, true, false)
-  }
-}
-
-/** q6k_matmul for a matrix in the grouped layout (as q4k_matmul_g). */
-export function q6k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  const nb = <usize>(rowBytes / 210)
-  const xs = nb * 576
-  const os = <usize>rows << 2
-  const chunk = groupChunkBlocks(nb)
-  const passes = (nPos + POS_PASS - 1) / POS_PASS
-  for (let k = 0; k < passes; k += 2) {
-    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
-    for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
-      const g = <usize>min<i32>(ROW_GROUP, rows - g0)
-      const base = wPtr + <usize>g0 * <usize>rowBytes
-      for (let c0: usize = 0; c0 < nb; c0 += chunk) {
-        const n = min<usize>(nb, c0 + chunk) - c0
-        const x = xPtr + c0 * 576
-        for (let lr: usize = 0; lr < g; lr++) {
-          const w = base + (g * c0 + lr * n) * 210
-          const r = <usize>g0 + lr
-          q6kPassN(w, n, x + <usize>pA * xs, xs, outPtr + ((<usize>pA * <usize>rows + r) << 2), os, pB - pA, c0 > 0)
-          if (pC > pB) q6kPassN(w, n, x + <usize>pB * xs, xs, outPtr + ((<usize>pB * <usize>rows + r) << 2), os, pC - pB, c0 > 0)
-        }
-      }
-    }
   }
 }

@@ -9,17 +9,17 @@
  * gaps that defeat the prefetchers). Measured (scripts/bench-kernels.mjs, one thread, one position):
  *   4096 x 14336: Q4_K 10.5 GB/s (bytes, one sweep of plain rows) -> 11.9-12.1 grouped; Q6_K 10.2 -> 11.2
  *   5120 x 32768: Q4_K 8.7 -> 11.4-11.9; Q6_K 6.8 (one sweep) or 4.0 (column chunks of plain rows) -> 11.1
- * Batches of 8 or 16 positions run within 3% of plain rows (assembly/common.ts groupChunkBlocks).
+ * Batches of 8 or 16 positions run within 3% of plain rows (assembly/grouped.ts).
  */
 
-/** Rows per group (assembly/common.ts ROW_GROUP). */
+/** Rows per group (assembly/grouped.ts ROW_GROUP). */
 export const ROW_GROUP = 64
 /** Rows wider than this many blocks are grouped. */
 export const GROUP_MIN_BLOCKS = 32
-/** Column chunks of at most this many blocks, near-equal (assembly/common.ts GROUP_CHUNK_BLOCKS). */
+/** Column chunks of at most this many blocks, near-equal (assembly/grouped.ts GROUP_CHUNK_BLOCKS). */
 export const CHUNK_BLOCKS = 16
 
-/** The column chunks [start, count] of a grouped row of nb blocks (assembly/common.ts groupChunkBlocks). */
+/** The column chunks [start, count] of a grouped row of nb blocks (assembly/grouped.ts). */
 export function columnChunks(nb: number): Array<[number, number]> {
   const sweeps = Math.ceil(nb / CHUNK_BLOCKS)
   const per = Math.ceil(nb / sweeps)

@@ -1,0 +1,104 @@
+/**
+ * The kernels of the grouped layout (see kernels.ts), which the engine gives Q4_K / Q6_K matrices
+ * with rows wider than 32 blocks (ffn_down; src/kernels/wasm/grouped.ts rearranges them): rows in
+ * groups of ROW_GROUP, each group holding its rows' first column chunk (groupChunkBlocks), row
+ * after row, then their second, and so on. A sweep over one chunk of a group is one contiguous
+ * run, and the chunk's Q8KX activations stay in L1 beside it. Each row's sum is carried over from
+ * chunk to chunk in the output, so the block order, and every result, stays the plain kernels'.
+ */
+import {passStart, POS_PASS} from './common'
+import {q4kBlock, q4kPassN} from './q4_k'
+import {q6kPassN} from './q6_k'
+
+/** Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). */
+export const ROW_GROUP: i32 = 64
+
+/**
+ * Most blocks in a column chunk; the chunks of a row are near-equal. Measured, one thread, one
+ * position, chunks of at most 8 / 12 / 16 / 20 blocks: 4096 x 14336 Q4_K 12.1 / 12.1 / 11.9 / 12.0
+ * GB/s, Q6_K 11.5 / 11.2 / 11.2 / 10.9 (plain rows on bytes in one sweep: 10.5 / 10.2); 5120 x
+ * 32768 Q4_K 12.1 / 12.0 / 11.9 / 11.7, Q6_K 11.5 / 11.1 / 11.1 / 10.8 (plain rows: 8.7 / 6.8 on
+ * bytes in one sweep; column chunks of plain rows, whose gaps defeat the prefetchers: Q6_K 4.0).
+ * Batches of 8 or 16 positions run within 3% of plain rows at any of these. In the engine, 8 and
+ * 16 were alike (Magistral decode step at 2 threads: 656-661 ms against 649-652). On the byte
+ * path, chunks of 28 blocks ran Q4_K at 3.7-5.8 (28 x 144 bytes is just under 4 KiB, which looks
+ * like 4K aliasing): measure any new width on its own.
+ */
+export const GROUP_CHUNK_BLOCKS: usize = 16
+
+/** Blocks per column chunk of a grouped row of nb blocks (src/kernels/wasm/grouped.ts columnChunks). */
+@inline function groupChunkBlocks(nb: usize): usize {
+  const sweeps = (nb + GROUP_CHUNK_BLOCKS - 1) / GROUP_CHUNK_BLOCKS
+  return (nb + sweeps - 1) / sweeps
+}
+
+/** One position of a grouped Q4_K matrix against Q8KX activations at x, results to out. */
+@inline function q4kGroupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize): void {
+  const nb = <usize>(rowBytes / 144)
+  const chunk = groupChunkBlocks(nb)
+  for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
+    const g = <usize>min<i32>(ROW_GROUP, rows - g0)
+    const base = wPtr + <usize>g0 * <usize>rowBytes
+    for (let c0: usize = 0; c0 < nb; c0 += chunk) {
+      const n = min<usize>(nb, c0 + chunk) - c0
+      for (let lr: usize = 0; lr < g; lr++) {
+        const w = base + (g * c0 + lr * n) * 144
+        const o = out + ((<usize>g0 + lr) << 2)
+        let sumf: f32 = c0 == 0 ? 0 : load<f32>(o)
+        for (let i: usize = 0; i < n; i++) sumf = q4kBlock(w + i * 144, x + (c0 + i) * 576, sumf, o, false)
+        store<f32>(o, sumf)
+      }
+    }
+  }
+}
+
+/**
+ * nPos positions of a grouped Q4_K (Q6 false) or Q6_K matrix against Q8KX activations, in the
+ * passes of the plain kernels (common.ts POS_PASS, two per sweep), each pass over one column chunk
+ * of one row, starting from the row's sums so far after the first chunk.
+ */
+@inline function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool): void {
+  const blockBytes: usize = Q6 ? 210 : 144
+  const nb = <usize>rowBytes / blockBytes
+  const xs = nb * 576
+  const os = <usize>rows << 2
+  const chunk = groupChunkBlocks(nb)
+  const passes = (nPos + POS_PASS - 1) / POS_PASS
+  for (let k = 0; k < passes; k += 2) {
+    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
+    for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
+      const g = <usize>min<i32>(ROW_GROUP, rows - g0)
+      const base = wPtr + <usize>g0 * <usize>rowBytes
+      for (let c0: usize = 0; c0 < nb; c0 += chunk) {
+        const n = min<usize>(nb, c0 + chunk) - c0
+        const x = xPtr + c0 * 576
+        for (let lr: usize = 0; lr < g; lr++) {
+          const w = base + (g * c0 + lr * n) * blockBytes
+          const r = <usize>g0 + lr
+          const oA = outPtr + ((<usize>pA * <usize>rows + r) << 2), oB = outPtr + ((<usize>pB * <usize>rows + r) << 2)
+          if (Q6) {
+            q6kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
+            if (pC > pB) q6kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
+          } else {
+            q4kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
+            if (pC > pB) q4kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * q4k_matmul for a grouped matrix, rows a whole number of groups but for the matrix's last: equal
+ * to vecDotQ4KQ8K bit for bit. One position goes block by block as q4k_matmul's does.
+ */
+export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  if (nPos == 1) q4kGroupedOne(wPtr, rowBytes, rows, xPtr, outPtr)
+  else groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
+}
+
+/** q6k_matmul for a grouped matrix (as q4k_matmul_g; one position is a pass too, as in q6k_matmul). */
+export function q6k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
+}
