@@ -179,24 +179,17 @@ class FastMatmul implements Matmul {
     // them) when both matrices run on the same kernel in the same memory; else products then swiglu.
     const k = (w: WeightTensor): WasmTypeKernel | undefined => wasmKernelFor(w.type, {cols: w.cols, nPos: Math.min(nRows, this.slice)}, this.byteMinCols, this.grouped.has(w))
     const kg = k(gate)
-    if (kg && kg.id === k(up)?.id && gate.slice.region === up.slice.region && gate.rows === up.rows && gate.rowBytes === up.rowBytes) {
-      this.checkCall([gate, up], [out, upOut])
-      for (let p0 = 0; p0 < nRows; p0 += this.slice) this.runSlice([gate, up], x, [out, upOut], p0, Math.min(this.slice, nRows - p0), gate.cols, true)
-      return
-    }
-    this.run([gate, up], x, [out, upOut], nRows)
-    swiglu(out, upOut, nRows * gate.rows)
+    const gated = kg !== undefined && kg.id === k(up)?.id && gate.slice.region === up.slice.region && gate.rows === up.rows && gate.rowBytes === up.rowBytes
+    this.products([gate, up], x, [out, upOut], nRows, gated)
+    if (!gated) swiglu(out, upOut, nRows * gate.rows)
   }
 
   run(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number): void {
-    this.checkCall(ws, outs)
-    for (let p0 = 0; p0 < nRows; p0 += this.slice) {
-      const np = Math.min(this.slice, nRows - p0)
-      this.runSlice(ws, x, outs, p0, np, ws[0].cols, false)
-    }
+    this.products(ws, x, outs, nRows, false)
   }
 
-  private checkCall(ws: readonly WeightTensor[], outs: readonly Float32Array[]): void {
+  /** The products of ws with nRows positions of x, SLICE positions a job; `glu` as in runSlice. */
+  private products(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number, glu: boolean): void {
     const cols = ws[0].cols
     for (const w of ws) {
       if (w.cols !== cols) throw new LlmfragError('INTERNAL', `matmul: ${w.name} has ${w.cols} columns, ${ws[0].name} has ${cols}; one call shares one input`)
@@ -204,6 +197,7 @@ class FastMatmul implements Matmul {
     for (const out of outs) {
       if (out.buffer !== this.state.buffer) throw new LlmfragError('INTERNAL', 'matmul outputs must be run-state buffers (workers copy into them)')
     }
+    for (let p0 = 0; p0 < nRows; p0 += this.slice) this.runSlice(ws, x, outs, p0, Math.min(this.slice, nRows - p0), cols, glu)
   }
 
   /**
