@@ -56,6 +56,8 @@ export function damaged(file: string, what: string, expected: string | number, a
 
 export class FragmentReader {
   private inputs: [Buffer, Buffer] | undefined
+  private readonly checks: Array<Promise<void>> = [] // streamChecked's pending sha256 checks
+  private firstMismatch: Error | undefined
 
   /** `compressed`: the set's fragments are zstd frames. `pool` hashes plain fragments (needed to hash them). */
   constructor(private readonly dir: string, private readonly compressed: boolean, private readonly ring: ChunkRing,
@@ -90,6 +92,41 @@ export class FragmentReader {
     } finally {
       closeSync(fd) // the reads are done: the slots hold the bytes
     }
+  }
+
+  /**
+   * Streams a fragment with its stored sha256 checked against the manifest's: a compressed one as
+   * `stream` does, a mismatch thrown at its end; a plain one as `streamQueued` does, its digest
+   * checked when the hash workers get through it while the caller reads on. The first mismatch of
+   * a plain fragment is kept in `mismatch` (callers stop at it) and `allChecked()` rejects with it.
+   * Returns the seconds this thread spent hashing.
+   */
+  async streamChecked(f: ManifestFragment, options: Omit<StreamOptions, 'hash'>): Promise<number> {
+    const path = join(this.dir, f.file)
+    if (this.compressed) {
+      const report = await this.stream(f, {...options, hash: true})
+      if (report.storedSha256 !== f.sha256) throw damaged(path, 'the sha256', f.sha256, report.storedSha256 ?? 'none')
+      return report.hashSeconds
+    }
+    const {storedSha256} = await this.streamQueued(f, {...options, hash: true})
+    const check = storedSha256.then((sha) => {
+      if (sha !== f.sha256) throw damaged(path, 'the sha256', f.sha256, sha ?? 'none')
+    })
+    check.catch((err: Error) => {
+      this.firstMismatch ??= err
+    })
+    this.checks.push(check)
+    return 0
+  }
+
+  /** The first sha256 mismatch found so far among the plain fragments of streamChecked. */
+  get mismatch(): Error | undefined {
+    return this.firstMismatch
+  }
+
+  /** Resolves when every check of streamChecked has passed; rejects with the first mismatch. */
+  async allChecked(): Promise<void> {
+    await Promise.all(this.checks)
   }
 
   /** Opens a fragment and checks its size against the manifest. */

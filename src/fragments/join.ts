@@ -119,14 +119,12 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
     let storedBefore = 0
     // Plain fragments stream back to back: each one's sha256 is checked when the workers get
     // through it, while the next is read; the first mismatch stops the join at the next chunk.
-    const checks: Array<Promise<void>> = []
-    let failed: Error | undefined
     for (const f of visit) {
       const tensors = tensorsOf(f)
       let t = 0 // first tensor of this fragment not yet wholly written
       const onChunk = (c: RawChunk): Promise<unknown> => {
         options.signal?.throwIfAborted()
-        if (failed) throw failed
+        if (reader.mismatch) throw reader.mismatch
         const end = c.rawStart + c.length
         for (let i = t; i < tensors.length; i++) {
           const tensor = tensors[i]
@@ -151,25 +149,11 @@ export async function joinFragments(dir: string, output: string, options: JoinOp
         }
         return pool.flush()
       }
-      const path = join(dir, f.file)
-      const streamOptions = {hash: true, onChunk, onRead: (n: number) => options.onProgress?.(storedBefore + n, totalStored)}
-      if (compressed) {
-        const report = await reader.stream(f, streamOptions)
-        if (report.storedSha256 !== f.sha256) throw damaged(path, 'the sha256', f.sha256, report.storedSha256 ?? 'none')
-      } else {
-        const {storedSha256} = await reader.streamQueued(f, streamOptions)
-        const check = storedSha256.then((sha) => {
-          if (sha !== f.sha256) throw damaged(path, 'the sha256', f.sha256, sha ?? 'none')
-        })
-        check.catch((err: Error) => {
-          failed ??= err
-        })
-        checks.push(check)
-      }
+      await reader.streamChecked(f, {onChunk, onRead: (n: number) => options.onProgress?.(storedBefore + n, totalStored)})
       storedBefore += f.bytes
     }
     await ring.drain()
-    await Promise.all(checks)
+    await reader.allChecked()
 
     let sha256: string
     if (out.inOrder) {

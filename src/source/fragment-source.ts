@@ -63,11 +63,9 @@ export class FragmentSetSource implements ModelSource {
     const reader = new FragmentReader(this.path, m.compression === 'zstd', ring, pool)
     let done = 0
     let hashSeconds = 0
-    const checks: Promise<void>[] = []
-    let failed: Error | undefined // the first sha256 mismatch of a queued fragment
     try {
       for (const f of m.fragments) {
-        if (failed) throw failed
+        if (reader.mismatch) throw reader.mismatch
         const tensors = f.tensors.map((n) => byName.get(n)).filter((t) => t !== undefined).sort((a, b) => a.entry.offset - b.entry.offset)
         const targets = new Map<string, Uint8Array>()
         let next = 0 // first tensor of this fragment not yet wholly copied
@@ -97,25 +95,12 @@ export class FragmentSetSource implements ModelSource {
           }
           options.onProgress?.(done, this.totalBytes)
         }
-        const file = join(this.path, f.file)
-        if (pool) {
-          const {storedSha256} = await reader.streamQueued(f, {hash: true, onChunk})
-          const check = storedSha256.then((sha) => {
-            if (sha !== f.sha256) throw damaged(file, 'the sha256', f.sha256, sha ?? 'none')
-          })
-          check.catch((err: Error) => {
-            failed ??= err
-          })
-          checks.push(check)
-        } else {
-          const report = await reader.stream(f, {hash: verify, onChunk})
-          hashSeconds += report.hashSeconds
-          if (verify && report.storedSha256 !== f.sha256) throw damaged(file, 'the sha256', f.sha256, report.storedSha256 ?? 'none')
-        }
-        if (next < tensors.length) throw damaged(file, 'the data (tensors past the end of the shard)', f.raw_bytes ?? f.bytes, 'shorter')
+        if (verify) hashSeconds += await reader.streamChecked(f, {onChunk})
+        else await reader.stream(f, {hash: false, onChunk})
+        if (next < tensors.length) throw damaged(join(this.path, f.file), 'the data (tensors past the end of the shard)', f.raw_bytes ?? f.bytes, 'shorter')
       }
       await ring.drain()
-      await Promise.all(checks)
+      await reader.allChecked()
       hashSeconds += pool?.hashSeconds ?? 0
     } finally {
       await ring.drain().catch(() => {})
