@@ -146,7 +146,7 @@ export interface WasmTypeKernel {
 export type ActivationFormat = 'q8kx' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
 /** Added to a type's id for its Q8KB kernel. */
 const BYTE_VARIANT = 0x100
-/** Added to a type's id (and to its Q8KB kernel's) for the kernel of the grouped layout. */
+/** Added to a type's id for its kernel of the grouped layout. */
 const GROUPED_VARIANT = 0x200
 
 /**
