@@ -7,7 +7,7 @@
  * chunk to chunk in the output, so the block order, and every result, stays the plain kernels'.
  */
 import {passStart, POS_PASS} from './common'
-import {q4kBlock, q4kPassN} from './q4_k'
+import {q4kBlockY, q4kPassN} from './q4_k'
 import {q6kPassN} from './q6_k'
 
 /** Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). */
@@ -32,7 +32,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
   return (nb + sweeps - 1) / sweeps
 }
 
-/** One position of a grouped Q4_K matrix against Q8KX activations at x, results to out. */
+/** One position of a grouped Q4_K matrix against Q8KY activations at x, results to out. */
 @inline function q4kGroupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize): void {
   const nb = <usize>(rowBytes / 144)
   const chunk = groupChunkBlocks(nb)
@@ -45,7 +45,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
         const w = base + (g * c0 + lr * n) * 144
         const o = out + ((<usize>g0 + lr) << 2)
         let sumf: f32 = c0 == 0 ? 0 : load<f32>(o)
-        for (let i: usize = 0; i < n; i++) sumf = q4kBlock(w + i * 144, x + (c0 + i) * 576, sumf, o, false)
+        for (let i: usize = 0; i < n; i++) sumf = q4kBlockY(w + i * 144, x + (c0 + i) * 576, sumf, o)
         store<f32>(o, sumf)
       }
     }
@@ -89,13 +89,14 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
   }
 }
 
-/**
- * q4k_matmul for a grouped matrix, rows a whole number of groups but for the matrix's last: equal
- * to vecDotQ4KQ8K bit for bit. One position goes block by block as q4k_matmul's does.
- */
+/** q4k_matmul for a grouped matrix, rows a whole number of groups but for the matrix's last: equal to vecDotQ4KQ8K bit for bit. */
 export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) q4kGroupedOne(wPtr, rowBytes, rows, xPtr, outPtr)
-  else groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
+  groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
+}
+
+/** q4k_matvec_y for a grouped matrix (one position, Q8KY activations), block by block as q4k_matvec_y. */
+export function q4k_matvec_y_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  q4kGroupedOne(wPtr, rowBytes, rows, xPtr, outPtr)
 }
 
 /** q6k_matmul for a grouped matrix (as q4k_matmul_g; one position is a pass too, as in q6k_matmul). */

@@ -11,8 +11,12 @@
  *     16   i16 q[256] in 16 groups of 16: each group's 8 even-index values, then its 8 odd ones
  *     528  i16 bsum32[8]                  sum of q over each 32-value sub-block
  *     544  i16 bsum16[16]                 sum of q over each 16-value group
+ *   Q8KY, 576 bytes per 256 values: Q8KX with the values of each group times the factor of the Q4_K
+ *     nibble lanes they meet (q4_k.ts q4kChunkY; |value| <= 127, so x 256 still fits i16): groups
+ *     of sub-block A (g & 2 == 0) evens x 256, odds x 1; of B evens x 16, odds x 256. d and the
+ *     sums as in Q8KX. One position of Q4_K reads it (q4k_matvec_y).
  *   Q8KB, 320 bytes per 256 values: Q8KX with i8 values (16 q[256] in the same order, 272 bsum32,
- *     288 bsum16), widened on load (v128.load8x8_s) by the one-position kernels of wide rows
+ *     288 bsum16), widened on load (v128.load8x8_s) by the one-position Q6_K kernel of wide rows
  *   Q80X, 80 bytes per 32 values: 0 f32 d (the fp16-rounded scale), 16 i16 q[32] in order.
  * Widening once per activation vector lets every weight row use i32x4.dot_i16x8_s directly; the
  * de-interleaving matches weight nibbles pulled out of 16-bit lanes (even byte = low 8 bits).
@@ -38,10 +42,10 @@
  * first output slot before the result (common.ts pin) only order V8's code.
  */
 
-export {quantize_q8k, quantize_q8kx, quantize_q8kb, quantize_q8_0x, prepare_f32x} from './quantize'
-export {q4k_matmul, q4k_matvec_b} from './q4_k'
+export {quantize_q8k, quantize_q8kx, quantize_q8ky, quantize_q8kb, quantize_q8_0x, prepare_f32x} from './quantize'
+export {q4k_matmul, q4k_matvec_y} from './q4_k'
 export {q6k_matmul, q6k_matvec_b} from './q6_k'
-export {q4k_matmul_g, q6k_matmul_g} from './grouped'
+export {q4k_matmul_g, q4k_matvec_y_g, q6k_matmul_g} from './grouped'
 export {q4k_f32_matmul, q6k_f32_matmul} from './float_k'
 export {q8_0_matmul} from './q8_0'
 export {f32_matmul, f16_matmul} from './float'

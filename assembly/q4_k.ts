@@ -3,16 +3,19 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM32, Q8KB_BYTES, storePass} from './common'
+import {dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
 
-// Speed notes (V8 TurboFan on x64, Zen 5, scripts/bench-kernels.mjs, one thread, CPU time).
-// One position (generation): rows go one at a time (pairs of rows sharing the activation loads ran
-// 25% slower: register spills); a block is four one-chunk steps in straight-line code, each pinned
-// (common.ts pin: without the stores V8 issues every load of the block first and spills them, which
-// is why this was a loop of chunks before); the scales are unpacked with byte shuffles, d and dmin
-// decoded as scalars. V8 rebuilds a v128 constant (3-4 instructions) at each use inside a loop
-// unless the function uses it elsewhere too: with the passes inlined into q4k_matmul and no vector
-// fp16 decode of its own, the one-position loop shares its constants (10.3 -> 12.4 GB/s in all).
+// Speed notes (V8 TurboFan on x64, scripts/bench-kernels.mjs, one thread, CPU time).
+// One position (generation, q4k_matvec_y): rows go one at a time (pairs of rows sharing the
+// activation loads ran 25% slower on Zen 5 and 37% on Zen 4: register spills); a block is four
+// one-chunk steps in straight-line code, each pinned (common.ts pin: V8 issues every load up to
+// the next store first, and spills what it cannot hold). On Q8KY activations a chunk needs two
+// accumulators instead of four and no shifts, and with a pin after each half nothing spills: on
+// Zen 4, 14336 x 4096: Q8KX 7.8 GB/s, Q8KY with one pin a chunk 7.6, with the half pins 8.5, with
+// d and dmin decoded as one vector 8.6 (the same pins on Q8KX: 7.8). V8 rebuilds a v128 constant
+// (3 instructions) at each use inside a loop; masks made outside the loop from a value the
+// optimizer cannot fold stayed in registers but gained nothing. At 8192 columns Q8KY (i16) runs as
+// fast as the Q8KB bytes did (7.2 GB/s), so Q4_K has no byte kernel.
 // Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
 // decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a
 // position costs only its loads, dot_i16x8 and adds: 9.8 -> ~19.5 GB/s (weight bytes x positions
@@ -21,23 +24,26 @@ import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BS
 
 /**
  * Integer dot of 64 weights (32 bytes of nibbles at q: low nibbles sub-block A, high nibbles
- * sub-block B) with their activations at x (groups A0 A1 B0 B1, 32 bytes each; 16 with B, the
- * Q8KB layout), scaled:
- * scA * sum_A + scB * sum_B as i32x4. Nibbles come out of 16-bit lanes without a shift where the
- * activations can absorb it: (w & 0x0F00) is 256 * odd low nibble, (w & 0x00F0) 16 * even high.
+ * sub-block B) with their Q8KY activations at x (groups A0 A1 B0 B1, 32 bytes each), scaled:
+ * 256 * (scA * sum_A + scB * sum_B) as i32x4. The nibbles stay where they sit in their 16-bit
+ * lanes (w & 0x000F: A evens, w & 0x0F00: 256 x A odds, w & 0x00F0: 16 x B evens, w >> 12: B odds)
+ * and the activations carry the rest of a common factor 256 (quantize_q8ky), so the eight dots of
+ * a sub-block pair add up in two accumulators. Bound: a lane holds at most 8 products of a
+ * sub-block, each |15 * 256 * 127|, times a scale <= 63, over 8 sub-blocks: 1.97e9 < 2^31.
+ * The pins after the first half keep V8 from issuing all ten loads first (see pin).
  */
-@inline function q4kChunk(q: usize, x: usize, scA: v128, scB: v128, B: bool): v128 {
+@inline function q4kChunkY(q: usize, x: usize, scA: v128, scB: v128, o: usize): v128 {
   const m000F = i16x8.splat(0x000f)
   const m0F00 = i16x8.splat(0x0f00)
   const m00F0 = i16x8.splat(0x00f0)
   const w0 = v128.load(q)
+  let sA = i32x4.add(dot(v128.and(w0, m000F), v128.load(x)), dot(v128.and(w0, m0F00), v128.load(x, 16)))
+  let sB = i32x4.add(dot(v128.and(w0, m00F0), v128.load(x, 64)), dot(i16x8.shr_u(w0, 12), v128.load(x, 80)))
+  pin(o, sA)
+  pin(o, sB)
   const w1 = v128.load(q, 16)
-  const a1 = i32x4.add(dot(v128.and(w0, m000F), act(x, 0, B)), dot(v128.and(w1, m000F), act(x, 32, B)))
-  const a256 = i32x4.add(dot(v128.and(w0, m0F00), act(x, 16, B)), dot(v128.and(w1, m0F00), act(x, 48, B)))
-  const b16 = i32x4.add(dot(v128.and(w0, m00F0), act(x, 64, B)), dot(v128.and(w1, m00F0), act(x, 96, B)))
-  const b1 = i32x4.add(dot(i16x8.shr_u(w0, 12), act(x, 80, B)), dot(i16x8.shr_u(w1, 12), act(x, 112, B)))
-  const sA = i32x4.add(a1, i32x4.shr_s(a256, 8))
-  const sB = i32x4.add(b1, i32x4.shr_s(b16, 4))
+  sA = i32x4.add(sA, i32x4.add(dot(v128.and(w1, m000F), v128.load(x, 32)), dot(v128.and(w1, m0F00), v128.load(x, 48))))
+  sB = i32x4.add(sB, i32x4.add(dot(v128.and(w1, m00F0), v128.load(x, 96)), dot(i16x8.shr_u(w1, 12), v128.load(x, 112))))
   return i32x4.add(i32x4.mul(sA, scA), i32x4.mul(sB, scB))
 }
 
@@ -57,31 +63,31 @@ import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BS
 }
 
 /**
- * One Q4_K block (at b) against one Q8KX block (at x), folded into sumf as vecDotQ4KQ8K does.
+ * One Q4_K block (at b) against one Q8KY block (at x), folded into sumf as vecDotQ4KQ8K does:
+ * sumf + (d * dy) * isum - (dmin * dy) * imin, d and dmin decoded side by side (common.ts halves).
  * o: the caller's output slot, which the pins write before the result does.
  */
-@inline export function q4kBlock(b: usize, x: usize, sumf: f32, o: usize, B: bool): f32 {
+@inline export function q4kBlockY(b: usize, x: usize, sumf: f32, o: usize): f32 {
   const sm = q4kScales(b)
   const sc16 = i16x8.extend_low_i8x16_u(sm)
-  const mn16 = i16x8.extend_high_i8x16_u(sm)
   const s03 = i32x4.extend_low_i16x8_u(sc16)
   const s47 = i32x4.extend_high_i16x8_u(sc16)
   // Chunk c covers sub-blocks 2c and 2c + 1.
-  const cs: usize = B ? 64 : 128 // activation bytes of a chunk
-  let acc = q4kChunk(b + 16, x + 16, i32x4.shuffle(s03, s03, 0, 0, 0, 0), i32x4.shuffle(s03, s03, 1, 1, 1, 1), B)
+  let acc = q4kChunkY(b + 16, x + 16, i32x4.shuffle(s03, s03, 0, 0, 0, 0), i32x4.shuffle(s03, s03, 1, 1, 1, 1), o)
   pin(o, acc)
-  acc = i32x4.add(acc, q4kChunk(b + 48, x + 16 + cs, i32x4.shuffle(s03, s03, 2, 2, 2, 2), i32x4.shuffle(s03, s03, 3, 3, 3, 3), B))
+  acc = i32x4.add(acc, q4kChunkY(b + 48, x + 144, i32x4.shuffle(s03, s03, 2, 2, 2, 2), i32x4.shuffle(s03, s03, 3, 3, 3, 3), o))
   pin(o, acc)
-  acc = i32x4.add(acc, q4kChunk(b + 80, x + 16 + 2 * cs, i32x4.shuffle(s47, s47, 0, 0, 0, 0), i32x4.shuffle(s47, s47, 1, 1, 1, 1), B))
+  acc = i32x4.add(acc, q4kChunkY(b + 80, x + 272, i32x4.shuffle(s47, s47, 0, 0, 0, 0), i32x4.shuffle(s47, s47, 1, 1, 1, 1), o))
   pin(o, acc)
-  acc = i32x4.add(acc, q4kChunk(b + 112, x + 16 + 3 * cs, i32x4.shuffle(s47, s47, 2, 2, 2, 2), i32x4.shuffle(s47, s47, 3, 3, 3, 3), B))
+  acc = i32x4.add(acc, q4kChunkY(b + 112, x + 400, i32x4.shuffle(s47, s47, 2, 2, 2, 2), i32x4.shuffle(s47, s47, 3, 3, 3, 3), o))
   pin(o, acc)
-  const md = dot(mn16, B ? v128.load(x, Q8KB_BSUM32) : v128.load(x, 528))
-  const v = i32x4.add(i32x4.shuffle(acc, md, 0, 1, 4, 5), i32x4.shuffle(acc, md, 2, 3, 6, 7))
-  const sums = f32x4.convert_i32x4_s(i32x4.add(v, i32x4.shuffle(v, v, 1, 0, 3, 2))) // isum, isum, imin, imin
-  const dy = load<f32>(x)
-  sumf = sumf + (half(load<u16>(b)) * dy) * f32x4.extract_lane(sums, 0)
-  return sumf - (half(load<u16>(b, 2)) * dy) * f32x4.extract_lane(sums, 2)
+  acc = i32x4.shr_s(acc, 8) // exact: every product carries the factor 256
+  const md = dot(i16x8.extend_high_i8x16_u(sm), v128.load(x, 528)) // mins . bsum32
+  const v = i32x4.add(i32x4.shuffle(acc, md, 0, 4, 1, 5), i32x4.shuffle(acc, md, 2, 6, 3, 7))
+  const sums = f32x4.convert_i32x4_s(i32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1))) // isum, imin, isum, imin
+  const p = f32x4.mul(f32x4.mul(halves(v128.load32_zero(b), false), v128.load32_splat(x)), sums)
+  sumf = sumf + f32x4.extract_lane(p, 0)
+  return sumf - f32x4.extract_lane(p, 1)
 }
 
 /**
@@ -186,24 +192,14 @@ import {act, dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BS
 /**
  * out[p * rows + r] = row r of the Q4_K matrix at wPtr (rowBytes apart) . position p of the Q8KX
  * activations at xPtr (rowBytes / 144 blocks each), for r < rows, p < nPos: each equal to
- * vecDotQ4KQ8K bit for bit. One position: block by block per row. More: passes of up to POS_PASS
- * positions, two passes per sweep over the rows (see common.ts).
+ * vecDotQ4KQ8K bit for bit. Passes of up to POS_PASS positions, two passes per sweep over the rows
+ * (see common.ts); the engine runs one position on q4k_matvec_y.
  */
 export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 144)
   const rb = <usize>rowBytes
   const xs = nb * 576
   const os = <usize>rows << 2
-  if (nPos == 1) {
-    for (let r = 0; r < rows; r++) {
-      const w = wPtr + <usize>r * rb
-      const o = outPtr + (<usize>r << 2)
-      let sumf: f32 = 0
-      for (let i: usize = 0; i < nb; i++) sumf = q4kBlock(w + i * 144, xPtr + i * 576, sumf, o, false)
-      store<f32>(o, sumf)
-    }
-    return
-  }
   const passes = (nPos + POS_PASS - 1) / POS_PASS
   for (let k = 0; k < passes; k += 2) {
     const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
@@ -216,23 +212,16 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
 }
 
 /**
- * As q4k_matmul against Q8KB activations (quantize_q8kb: the same values as bytes), one position
- * after another, each row in one sweep: for rows whose i16 activations would crowd the weights out
- * of L1 (14336 columns: 32 KB as Q8KX, 16 KB as Q8KB; measured 7.5 -> 10.0 GB/s, see the speed
- * notes). The engine stores rows wider than 32 blocks grouped (grouped.ts), which beats both.
+ * One position: out[r] = row r of the Q4_K matrix at wPtr . the Q8KY activations at xPtr
+ * (quantize_q8ky), block by block, equal to vecDotQ4KQ8K bit for bit. nPos is ignored (1).
  */
-export function q4k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+export function q4k_matvec_y(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 144)
-  const rb = <usize>rowBytes
-  for (let p = 0; p < nPos; p++) {
-    const x = xPtr + <usize>p * nb * Q8KB_BYTES
-    const out = outPtr + (<usize>(p * rows) << 2)
-    for (let r = 0; r < rows; r++) {
-      const w = wPtr + <usize>r * rb
-      const o = out + (<usize>r << 2)
-      let sumf: f32 = 0
-      for (let i: usize = 0; i < nb; i++) sumf = q4kBlock(w + i * 144, x + i * Q8KB_BYTES, sumf, o, true)
-      store<f32>(o, sumf)
-    }
+  for (let r = 0; r < rows; r++) {
+    const w = wPtr + <usize>r * <usize>rowBytes
+    const o = outPtr + (<usize>r << 2)
+    let sumf: f32 = 0
+    for (let i: usize = 0; i < nb; i++) sumf = q4kBlockY(w + i * 144, xPtr + i * 576, sumf, o)
+    store<f32>(o, sumf)
   }
 }

@@ -169,9 +169,9 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
 }
 
 /**
- * As q6k_matmul against Q8KB activations, one position after another (see q4k_matvec_b), each row
- * in one sweep: cut into column chunks as q4k_matvec_b does for the widest rows, this pass ran at
- * half its speed (5120 x 32768, one thread: 3.2 GB/s in two sweeps against 6.4 in one).
+ * As q6k_matmul against Q8KB activations (i8: half the L1 of Q8KX for wide rows), one position
+ * after another, each row in one sweep: cut into column chunks of plain rows, this pass ran at half
+ * its speed (5120 x 32768, one thread: 3.2 GB/s in two sweeps against 6.4 in one).
  */
 export function q6k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)

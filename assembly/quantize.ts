@@ -63,12 +63,13 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
 }
 
 /**
- * As quantize_q8k, into the Q8KX layout (576 bytes per block: i16 values) or, with B, Q8KB (320
+ * As quantize_q8k, into the Q8KX layout (576 bytes per block: i16 values), with Y into Q8KY (Q8KX
+ * with each group's values times the factor of the Q4_K lanes they meet), or with B into Q8KB (320
  * bytes: i8 values in the same order, bsums at 272 and 288); see the top of kernels.ts. Four
  * values a step: round to nearest even (f32x4.nearest, as nearest<f32>), at most 127, narrowed
- * and de-interleaved by shuffles (evens, then odds, per group of 16).
+ * and de-interleaved by shuffles (evens, then odds, per group of 16). The sums are of the values.
  */
-@inline function quantizeK(xPtr: usize, n: i32, outPtr: usize, B: bool): void {
+@inline function quantizeK(xPtr: usize, n: i32, outPtr: usize, B: bool, Y: bool = false): void {
   const nb = <usize>(n >> 8)
   const bytes: usize = B ? 320 : 576
   const bsum32: usize = B ? 272 : 528
@@ -92,8 +93,14 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
       if (B) {
         v128.store(y + 16 + (g << 4), i8x16.shuffle(i8x16.narrow_i16x8_s(lo, hi), lo, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15))
       } else {
-        v128.store(y + 16 + (g << 5), i8x16.shuffle(lo, hi, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29))
-        v128.store(y + 32 + (g << 5), i8x16.shuffle(lo, hi, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31))
+        let ev = i8x16.shuffle(lo, hi, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29)
+        let od = i8x16.shuffle(lo, hi, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31)
+        if (Y) { // the factors of the Q4_K nibble lanes these values meet (q4_k.ts q4kChunkY)
+          if ((g & 2) == 0) ev = i16x8.shl(ev, 8) // sub-block A: evens x 256, odds x 1
+          else { ev = i16x8.shl(ev, 4); od = i16x8.shl(od, 8) } // B: evens x 16, odds x 256
+        }
+        v128.store(y + 16 + (g << 5), ev)
+        v128.store(y + 32 + (g << 5), od)
       }
       const t = i32x4.add(i32x4.add(v0, v1), i32x4.add(v2, v3))
       const u = i32x4.add(t, i32x4.shuffle(t, t, 2, 3, 0, 1))
@@ -111,7 +118,12 @@ export function quantize_q8kx(xPtr: usize, n: i32, outPtr: usize): void {
   quantizeK(xPtr, n, outPtr, false)
 }
 
-/** n f32 -> Q8KB (the Q8KX order in bytes), for the one-position kernels of wide rows. */
+/** n f32 -> Q8KY (Q8KX scaled for the Q4_K lanes), for one position of Q4_K (q4k_matvec_y). */
+export function quantize_q8ky(xPtr: usize, n: i32, outPtr: usize): void {
+  quantizeK(xPtr, n, outPtr, false, true)
+}
+
+/** n f32 -> Q8KB (the Q8KX order in bytes), for the one-position kernels of wide Q6_K rows. */
 export function quantize_q8kb(xPtr: usize, n: i32, outPtr: usize): void {
   quantizeK(xPtr, n, outPtr, true)
 }

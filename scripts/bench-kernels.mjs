@@ -7,9 +7,11 @@
  *
  *   npm run bench [-- --rows 14336 --cols 4096 --seconds 1 --types Q4_K,Q6_K --positions 1,16,64]
  *
- * One position of Q4_K / Q6_K is also timed on the byte-activation (Q8KB) kernels, which the engine
- * uses from kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS columns; rows wider than 32 blocks are also
- * timed in the grouped layout (src/kernels/wasm/grouped.ts), as the engine stores and runs them.
+ * Each count runs the kernel the engine picks for it (kernels-wasm.ts wasmKernelFor: one position of
+ * Q4_K on Q8KY activations, of a Q6_K matrix from BYTE_ACTIVATION_MIN_COLS columns on Q8KB); one
+ * position is also timed on the other 8-bit layouts (Q8KX passes; Q8KB for Q6_K). Rows wider than 32
+ * blocks are also timed in the grouped layout (src/kernels/wasm/grouped.ts), as the engine stores
+ * and runs them.
  * --positions takes a list: each count is a batched product of that many activation vectors, and
  * its GB/s counts the weights once per position (bytes x positions / time), the rate a prompt sees.
  * --wasm FILE times another build of assembly/ (e.g. `asc ... -o /tmp/k.wasm`) instead of
@@ -95,8 +97,8 @@ new Float32Array(memory.buffer, xPtr, x.length).set(x)
 
 console.log(`matrix ${rows} x ${cols}, one thread, best of ~${seconds}s per variant; Node ${process.version}${opt.wasm ? `; ${opt.wasm}` : ''}`)
 console.log('GB/s counts the weights once per position (bytes x positions / time); ms is per product')
-console.log('type  | MB     | pos | variant                      | GB/s (wall) | GB/s (cpu) | ms/product')
-console.log('------|--------|-----|------------------------------|-------------|------------|-----------')
+console.log('type  | MB     | pos | variant                        | GB/s (wall) | GB/s (cpu) | ms/product')
+console.log('------|--------|-----|--------------------------------|-------------|------------|-----------')
 for (const name of wanted) {
   const [type, blockValues, blockBytes, halves] = types[name]
   const rowBytes = (cols / blockValues) * blockBytes
@@ -113,7 +115,6 @@ for (const name of wanted) {
     const scale = f32ToFp16(0.001)
     for (let b = 0; b < bytes / blockBytes; b++) for (const h of halves) dv.setUint16(wPtr + b * blockBytes + h, scale, true)
   }
-  const fast = requireWasmKernel(type)
   const out = new Float32Array(memory.buffer, outPtr, rows * nPos)
   const ref = kernelFor(type)
   let refInt, q
@@ -138,7 +139,7 @@ for (const name of wanted) {
     }
   }
   const line = (variant, n, [wall, cpu]) => console.log(
-    `${name.padEnd(5)} | ${(bytes / 1e6).toFixed(1).padStart(6)} | ${String(n).padStart(3)} | ${variant.padEnd(28)} | ${(n * bytes / wall / 1e6).toFixed(2).padStart(11)} | ${(n * bytes / cpu / 1e6).toFixed(2).padStart(10)} | ${wall.toFixed(2)}`)
+    `${name.padEnd(5)} | ${(bytes / 1e6).toFixed(1).padStart(6)} | ${String(n).padStart(3)} | ${variant.padEnd(30)} | ${(n * bytes / wall / 1e6).toFixed(2).padStart(11)} | ${(n * bytes / cpu / 1e6).toFixed(2).padStart(10)} | ${wall.toFixed(2)}`)
 
   if (!opt['no-reference']) {
     line('reference, f32 activations', 1, time(() => { for (let r = 0; r < rows; r++) out[r] = ref.dotRow(w, r * rowBytes, cols, x, 0) }))
@@ -151,17 +152,14 @@ for (const name of wanted) {
   }
   const floatPath = refInt && !opt['no-float'] ? wasmFloatKernelFor(type) : undefined
   for (const n of positions) {
-    // Validate before timing.
-    const runFast = () => fast.matmul(k, wPtr, rowBytes, rows, fast.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
-    runFast()
-    validate(n, 'fast', Boolean(refInt))
-    line(refInt ? 'wasm simd, 8-bit activations' : 'wasm simd, f32 activations', n, time(runFast))
-    const bytesPath = refInt && n === 1 ? wasmKernelFor(type, {cols, nPos: 1}, 0) : undefined
-    if (bytesPath?.format === 'q8kb') { // the engine's choice for one position of a wide matrix
-      const runBytes = () => bytesPath.matmul(k, wPtr, rowBytes, rows, bytesPath.prepare(k, xPtr, cols, 1, actPtr), 1, outPtr)
-      runBytes()
-      validate(1, 'byte activations', true)
-      line('wasm simd, 8-bit, byte acts', 1, time(runBytes))
+    const chosen = wasmKernelFor(type, {cols, nPos: n})
+    // The engine's kernel for this count first, then (one position) the other 8-bit layouts.
+    const others = refInt && n === 1 ? [requireWasmKernel(type), wasmKernelFor(type, {cols, nPos: 1}, 0)] : []
+    for (const fast of new Set([chosen, ...others])) {
+      const run = () => fast.matmul(k, wPtr, rowBytes, rows, fast.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
+      run() // validate before timing
+      validate(n, fast.format, Boolean(refInt))
+      line(`wasm simd, ${refInt ? `8-bit (${fast.format})` : 'f32 activations'}${fast === chosen ? '' : ', alt.'}`, n, time(run))
     }
     if (floatPath) {
       const runFloat = () => floatPath.matmul(k, wPtr, rowBytes, rows, floatPath.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
@@ -178,7 +176,7 @@ for (const name of wanted) {
       const run = () => g.matmul(k, wPtr, rowBytes, rows, g.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
       run()
       validate(n, 'grouped layout', true, plain)
-      line('grouped, 8-bit activations', n, time(run))
+      line(`grouped, 8-bit (${g.format})`, n, time(run))
     }
   }
 }

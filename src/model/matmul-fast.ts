@@ -6,8 +6,9 @@
  * Per memory region, scratch after the weights (the kernels only address their own memory):
  *   xin   (SLICE, maxCols) f32        the input positions of one job, copied from the run state
  *   q8kx  (SLICE, maxCols/256 * 576)  prepared activations for Q4_K / Q6_K (if the region has any)
- *   q8kb  (1, maxCols/256 * 320)      the same as bytes, for one position of a wide Q4_K / Q6_K
- *                                     matrix (kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS)
+ *   q8ky  (1, maxCols/256 * 576)      Q8KX scaled for the Q4_K nibble lanes, one position of Q4_K
+ *   q8kb  (1, maxCols/256 * 320)      Q8KX as bytes, for one position of a wide Q6_K matrix
+ *                                     (kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS)
  *   q80x  (SLICE, maxCols/32 * 80)    prepared activations for Q8_0 (if the region has any)
  *   out   (threads, SCRATCH_PER_THREAD bytes)  each thread's kernel output, copied to the run state
  * A batch longer than SLICE positions runs as several jobs, which bounds the scratch (a few MB per
@@ -16,8 +17,8 @@
  * every thread and by every matrix of the call.
  *
  * Q4_K / Q6_K matrices wider than 32 blocks (ffn_down) are rearranged once into the grouped layout
- * (kernels/wasm/grouped.ts) and run on the grouped kernels (Q8KX activations, short contiguous
- * column chunks), in chunks of whole row groups. Gate and up run as one gated job (glu): a chunk's rows of both, combined by
+ * (kernels/wasm/grouped.ts) and run on the grouped kernels (Q8KX activations, Q8KY for one
+ * position of Q4_K; short contiguous column chunks), in chunks of whole row groups. Gate and up run as one gated job (glu): a chunk's rows of both, combined by
  * SwiGLU on the thread that made them.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
@@ -57,6 +58,7 @@ const SCRATCH_PER_THREAD = 64 * 1024
 /** Prepared activations kept in a region's scratch, with their bytes for `cols` columns, one position. */
 const ACT_FORMATS: ReadonlyArray<[ActivationFormat, (cols: number) => number]> = [
   ['q8kx', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
+  ['q8ky', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
   ['q8kb', (cols) => Math.ceil(cols / 256) * Q8KB_BLOCK_BYTES],
   ['q80x', (cols) => Math.ceil(cols / 32) * Q80X_BLOCK_BYTES],
 ]

@@ -90,8 +90,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const m = new (globalThis as unknown as {WebAssembly: {Module: new (b: Uint8Array) => object}}).WebAssembly.Module(bytes)
     expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
-      'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matvec_b', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g', 'q6k_matvec_b',
-      'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb', 'quantize_q8kx',
+      'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g',
+      'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb', 'quantize_q8kx', 'quantize_q8ky',
     ])
   })
 
@@ -157,14 +157,45 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     }
   })
 
-  it('wasmKernelFor picks the Q8KB kernels for one position of a wide Q4_K / Q6_K matrix only', () => {
+  it('quantize_q8ky holds the values of quantize_q8kx times their Q4_K lane factors, with the same d and sums', () => {
+    const n = 3 * 256
+    const x = gaussian(n, 6)
+    x.fill(0, 256, 512) // an all-zero block
+    x[40] = -9 // the extreme, negative: a value of -127 x 256 must still fit
+    const xp = putFloats(x)
+    const wide = alloc(3 * Q8KX_BLOCK_BYTES)
+    const scaled = alloc(3 * Q8KX_BLOCK_BYTES)
+    k.quantize_q8kx(xp, n, wide)
+    k.quantize_q8ky(xp, n, scaled)
+    const v = new DataView(memory.buffer)
+    expect(v.getInt16(wide + 16 + 32 * 2 + 2 * 4, true)).to.equal(-127) // value 40: group 2, even
+    for (let b = 0; b < 3; b++) {
+      const o = scaled + b * Q8KX_BLOCK_BYTES, w = wide + b * Q8KX_BLOCK_BYTES
+      expect(v.getFloat32(o, true)).to.equal(v.getFloat32(w, true))
+      for (let g = 0; g < 16; g++) {
+        const [even, odd] = (g & 2) === 0 ? [256, 1] : [16, 256] // sub-block A, B of the group's chunk
+        for (let j = 0; j < 16; j++) {
+          const at = 16 + 32 * g + 2 * j
+          expect(v.getInt16(o + at, true), `block ${b} group ${g} lane ${j}`).to.equal(v.getInt16(w + at, true) * (j < 8 ? even : odd))
+        }
+      }
+      for (let s = 0; s < 24; s++) expect(v.getInt16(o + 528 + 2 * s, true), `block ${b} sum ${s}`).to.equal(v.getInt16(w + 528 + 2 * s, true))
+    }
+  })
+
+  it('wasmKernelFor picks Q8KY for one position of Q4_K, Q8KB for one position of a wide Q6_K matrix', () => {
     for (const type of [GGMLType.Q4_K, GGMLType.Q6_K]) {
+      const one = type === GGMLType.Q4_K ? 'q8ky' : 'q8kb'
       const wide = wasmKernelFor(type, {cols: BYTE_ACTIVATION_MIN_COLS, nPos: 1})
-      expect(wide?.format).to.equal('q8kb')
+      expect(wide?.format).to.equal(one)
       expect(requireWasmKernel(wide?.id ?? -1)).to.equal(wide) // as worker threads look it up
-      expect(wasmKernelFor(type, {cols: BYTE_ACTIVATION_MIN_COLS - 256, nPos: 1})?.format).to.equal('q8kx')
+      expect(wasmKernelFor(type, {cols: BYTE_ACTIVATION_MIN_COLS - 256, nPos: 1})?.format).to.equal(type === GGMLType.Q4_K ? 'q8ky' : 'q8kx')
       expect(wasmKernelFor(type, {cols: 14336, nPos: 2})?.format).to.equal('q8kx')
       expect(wasmKernelFor(type)?.format).to.equal('q8kx')
+      const grouped = [wasmKernelFor(type, {cols: 14336, nPos: 1}, BYTE_ACTIVATION_MIN_COLS, true), wasmKernelFor(type, {cols: 14336, nPos: 3}, BYTE_ACTIVATION_MIN_COLS, true)]
+      expect(grouped.map((g) => g?.format)).to.deep.equal([type === GGMLType.Q4_K ? 'q8ky' : 'q8kx', 'q8kx'])
+      for (const g of [wide, ...grouped]) expect(requireWasmKernel(g?.id ?? -1)).to.equal(g)
+      expect(new Set([wide, ...grouped, wasmKernelFor(type)].map((g) => g?.id)).size).to.equal(type === GGMLType.Q4_K ? 4 : 3) // Q6_K: one grouped kernel
     }
     expect(wasmKernelFor(GGMLType.Q8_0, {cols: 14336, nPos: 1})?.format).to.equal('q80x')
   })
@@ -175,7 +206,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
   ]
   for (const [name, type, blockBytes, halfAt, vecDot, quantize] of intCases) {
     for (const [blocks, rows, nPos, byteActs] of [[1, 1, 1, 0], [3, 7, 1, 0], [17, 5, 3, 0], [16, 2, 2, 0], [2, 3, 35, 0], [1, 3, 1, 1], [3, 7, 1, 1], [56, 5, 1, 1], [130, 3, 1, 1], [17, 4, 3, 1]]) {
-      const layout = byteActs ? ' (Q8KB activations)' : ''
+      const format = nPos > 1 ? 'q8kx' : type === GGMLType.Q4_K ? 'q8ky' : byteActs ? 'q8kb' : 'q8kx'
+      const layout = format === 'q8kx' ? '' : ` (${format.toUpperCase()} activations)`
       it(`${name} x Q8_K${layout}: ${rows} rows of ${blocks} blocks, ${nPos} position(s), equal to the reference bit for bit`, () => {
         const n = 256 * blocks
         const rowBytes = blocks * blockBytes
@@ -187,9 +219,9 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         heap.set(w, wp)
         const x = gaussian(n * nPos, 4 + blocks)
         const xp = putFloats(x)
-        const kernel = byteActs ? wasmKernelFor(type, {cols: n, nPos: 1}, 0) : requireWasmKernel(type)
+        const kernel = wasmKernelFor(type, {cols: n, nPos}, byteActs ? 0 : BYTE_ACTIVATION_MIN_COLS)
         if (!kernel) throw new Error(`no kernel for ${name}`)
-        expect(kernel.format).to.equal(byteActs ? 'q8kb' : 'q8kx')
+        expect(kernel.format).to.equal(format)
         const act = alloc(kernel.activationBytes(n) * nPos, 16)
         const out = alloc(4 * rows * nPos)
         kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, nPos, act), nPos, out)
@@ -301,7 +333,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
       for (const nPos of [1, 2, 9, 17]) {
         const kernel = wasmKernelFor(type, {cols: n, nPos}, 0, true)
         if (!kernel) throw new Error(`no kernel for ${name}`)
-        expect(kernel.format).to.equal('q8kx')
+        expect(kernel.format).to.equal(nPos === 1 && type === GGMLType.Q4_K ? 'q8ky' : 'q8kx')
         expect(requireWasmKernel(kernel.id)).to.equal(kernel)
         const mark = top
         const act = kernel.prepare(k, xp, n, nPos, alloc(kernel.activationBytes(n) * nPos, 16))
@@ -411,6 +443,35 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
       })
     }
   }
+
+  it('Q4_K d and dmin that are special halves (inf, NaN, -0, largest, subnormal) give the reference sums, one position and batched', () => {
+    const specials = [0x7c00, 0xfc00, 0x8000, 0x7bff, 0x0001, 0x03ff, 0x7e00, 0x3c00]
+    const blocks = 2, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, rows = specials.length * 2
+    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 77)
+    specials.forEach((h, i) => { // row 2i: d special in its second block; row 2i + 1: dmin special in its first
+      putU16(w, 2 * i * rowBytes + Q4_K_BLOCK_BYTES, h)
+      putU16(w, (2 * i + 1) * rowBytes + 2, h)
+    })
+    const wp = alloc(w.length)
+    heap.set(w, wp)
+    const nPos = 2
+    const x = gaussian(n * nPos, 78)
+    const xp = putFloats(x)
+    const q8 = new Uint8Array(blocks * Q8_K_BLOCK_BYTES)
+    const want = Array.from({length: nPos}, (_, p) => {
+      quantizeRowQ8K(x, p * n, n, q8, 0)
+      return Array.from({length: rows}, (_, r) => vecDotQ4KQ8K(w, r * rowBytes, n, q8, 0))
+    })
+    expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)
+    for (const np of [1, nPos]) {
+      const kernel = wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos: np})
+      if (!kernel) throw new Error('no Q4_K kernel')
+      const out = alloc(4 * rows * np)
+      kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, np, alloc(kernel.activationBytes(n) * np)), np, out)
+      const got = floatsAt(out, rows * np)
+      for (let p = 0; p < np; p++) expect([...got.subarray(p * rows, (p + 1) * rows)], `${kernel.format}, position ${p}`).to.deep.equal(want[p])
+    }
+  })
 
   it('F16 decodes special halves (inf, NaN, -0, largest, subnormal) as the table does', () => {
     const specials = [0x7c00, 0xfc00, 0x3c00, 0x8000, 0x7bff, 0x0001, 0x7e00]

@@ -22,15 +22,18 @@
  *                                      byte-identical to quantizeRowQ8K (ggml quantize_row_q8_K_ref)
  *   quantize_q8kx(xPtr, n, outPtr)     n f32 -> Q8KX (576 bytes / 256 values; same d and q as Q8_K,
  *                                      widened to i16, see assembly/kernels.ts), for Q4_K and Q6_K
+ *   quantize_q8ky(xPtr, n, outPtr)     n f32 -> Q8KY (576 bytes / 256 values: Q8KX scaled per group
+ *                                      for the Q4_K nibble lanes), for one position of Q4_K
  *   quantize_q8kb(xPtr, n, outPtr)     n f32 -> Q8KB (320 bytes / 256 values: Q8KX's values as bytes)
  *   quantize_q8_0x(xPtr, n, outPtr)    n f32 -> Q80X (80 bytes / 32 values; as quantizeRowQ8_0), for Q8_0
  *   q4k_matmul(wPtr, rowBytes, rows, xPtr, nPos, outPtr)
  *   q6k_matmul(...), q8_0_matmul(...)  out[p * rows + r] = row r . activation p (prepared as above,
  *                                      positions contiguous); equal to vecDotQ4KQ8K / vecDotQ6KQ8K /
  *                                      vecDotQ8_0Q8_0 bit for bit
- *   q4k_matvec_b(...), q6k_matvec_b(...)  the same against Q8KB activations, one position at a time:
- *                                      for wide rows (ffn_down), whose Q8KX vector crowds L1
- *   q4k_matmul_g, q6k_matmul_g         q4k_matmul / q6k_matmul for a matrix in the grouped layout
+ *   q4k_matvec_y(...)                  one position of Q4_K against Q8KY activations (the same sums)
+ *   q6k_matvec_b(...)                  q6k_matmul against Q8KB activations, one position at a time:
+ *                                      for wide rows, whose Q8KX vector crowds L1
+ *   q4k_matmul_g, q4k_matvec_y_g, q6k_matmul_g  the above for a matrix in the grouped layout
  *                                      (grouped.ts); rows: whole groups of ROW_GROUP
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
@@ -51,12 +54,13 @@ export const Q8KX_BLOCK_BYTES = 576
 /** Bytes of Q8KB activations per 256 values. */
 export const Q8KB_BLOCK_BYTES = 320
 /**
- * Columns from which a one-position Q4_K / Q6_K product reads Q8KB instead of Q8KX activations.
- * Measured (scripts/bench-kernels.mjs, one thread, Zen 5, 48 KB L1): Q8KX runs Q4_K at 12.1 GB/s
- * for 4096 columns, 11.0 for 8192, 7.5 for 14336; Q8KB at ~11.2 whatever the width (its widening
- * loads cost ~8% where Q8KX fits in L1). Q6_K alike (10.0 / 9.3 / 7.3 against ~9.4). The engine
- * groups rows wider than 32 blocks (grouped.ts) and runs those on Q8KX in short column chunks,
- * faster still, so in a model this choice is left to rows of exactly 8192 columns.
+ * Columns from which a one-position Q6_K product reads Q8KB instead of Q8KX activations.
+ * Measured (scripts/bench-kernels.mjs, one thread, Zen 5, 48 KB L1): Q8KX runs Q6_K at 10.0 GB/s
+ * for 4096 columns, 9.3 for 8192, 7.3 for 14336; Q8KB at ~9.4 whatever the width (its widening
+ * loads cost ~8% where Q8KX fits in L1). The engine groups rows wider than 32 blocks (grouped.ts)
+ * and runs those on Q8KX in short column chunks, faster still, so in a model this choice is left
+ * to rows of exactly 8192 columns. (One position of Q4_K reads Q8KY at any width: as fast as bytes
+ * at 8192 columns.)
  */
 export const BYTE_ACTIVATION_MIN_COLS = 8192
 /** Bytes of Q80X activations per 32 values. */
@@ -82,13 +86,15 @@ type MatmulFn = (wPtr: number, rowBytes: number, rows: number, xPtr: number, nPo
 export interface WasmKernelExports {
   readonly quantize_q8k: QuantizeFn
   readonly quantize_q8kx: QuantizeFn
+  readonly quantize_q8ky: QuantizeFn
   readonly quantize_q8kb: QuantizeFn
   readonly quantize_q8_0x: QuantizeFn
   readonly q4k_matmul: MatmulFn
   readonly q6k_matmul: MatmulFn
-  readonly q4k_matvec_b: MatmulFn
+  readonly q4k_matvec_y: MatmulFn
   readonly q6k_matvec_b: MatmulFn
   readonly q4k_matmul_g: MatmulFn
+  readonly q4k_matvec_y_g: MatmulFn
   readonly q6k_matmul_g: MatmulFn
   readonly q8_0_matmul: MatmulFn
   readonly f32_matmul: MatmulFn
@@ -131,10 +137,10 @@ export function createSharedMemory(bytes: number, maximumPages = 65535): SharedW
  */
 export interface WasmTypeKernel {
   readonly type: GGMLType
-  /** Names this kernel to worker threads (requireWasmKernel): the type, plus BYTE_VARIANT for the Q8KB kernels, plus GROUPED_VARIANT for the grouped layout. */
+  /** Names this kernel to worker threads (requireWasmKernel): the type, plus BYTE_VARIANT for the Q8KB kernels, ONE_VARIANT for the Q8KY ones, GROUPED_VARIANT for the grouped layout. */
   readonly id: number
   /** The prepared-activation layout: kernels of one format share one preparation of an input. */
-  readonly format: 'q8kx' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
+  readonly format: ActivationFormat
   /** Bytes of prepared activations for one position of n values (0: the kernel reads the f32 x). */
   activationBytes(n: number): number
   /** Prepares nPos positions of n f32 at xPtr into actPtr; returns the pointer the matmul reads. */
@@ -143,11 +149,13 @@ export interface WasmTypeKernel {
   matmul(k: WasmKernelExports, wPtr: number, rowBytes: number, rows: number, actPtr: number, nPos: number, outPtr: number): void
 }
 
-export type ActivationFormat = 'q8kx' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
+export type ActivationFormat = 'q8kx' | 'q8ky' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
 /** Added to a type's id for its Q8KB kernel. */
 const BYTE_VARIANT = 0x100
 /** Added to a type's id for its kernel of the grouped layout. */
 const GROUPED_VARIANT = 0x200
+/** Added to a type's id for its one-position kernel on Q8KY. */
+const ONE_VARIANT = 0x400
 
 /**
  * A prepared-activation format of `bytesPerBlock` bytes a block of `valuesPerBlock` values, made by
@@ -165,6 +173,7 @@ function blockFormat<F extends ActivationFormat>(format: F, valuesPerBlock: numb
   }
 }
 const q8kx = blockFormat('q8kx', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8kx)
+const q8ky = blockFormat('q8ky', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8ky)
 const q8kb = blockFormat('q8kb', 256, Q8KB_BLOCK_BYTES, (k) => k.quantize_q8kb)
 const float = {
   format: 'f32' as const,
@@ -183,9 +192,16 @@ const table = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.F16, f16Kernel],
 ])
 
+/** The one-position kernels on Q8KY, by type: plain rows, and the grouped layout. */
+const oneTable = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + ONE_VARIANT, ...q8ky, matmul: (k, ...a) => k.q4k_matvec_y(...a)}],
+])
+const groupedOneTable = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + ONE_VARIANT + GROUPED_VARIANT, ...q8ky, matmul: (k, ...a) => k.q4k_matvec_y_g(...a)}],
+])
+
 /** The Q8KB kernels, by type. */
 const byteTable = new Map<GGMLType, WasmTypeKernel>([
-  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + BYTE_VARIANT, ...q8kb, matmul: (k, ...a) => k.q4k_matvec_b(...a)}],
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + BYTE_VARIANT, ...q8kb, matmul: (k, ...a) => k.q6k_matvec_b(...a)}],
 ])
 
@@ -194,6 +210,9 @@ const groupedTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + GROUPED_VARIANT, ...q8kx, matmul: (k, ...a) => k.q4k_matmul_g(...a)}],
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + GROUPED_VARIANT, ...q8kx, matmul: (k, ...a) => k.q6k_matmul_g(...a)}],
 ])
+
+/** Every 8-bit and plain float kernel by its id, as worker threads look them up. */
+const byId = new Map([table, oneTable, groupedOneTable, byteTable, groupedTable].flatMap((t) => [...t.values()].map((k) => [k.id, k] as const)))
 
 const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
 /** Float-activation kernels (no 8-bit rounding of the activations). */
@@ -207,19 +226,20 @@ const floatTable = new Map<GGMLType, WasmTypeKernel>([
 /**
  * The fast path of `type` as llama.cpp's CPU backend computes it: 8-bit activations (Q8_K for
  * Q4_K / Q6_K, Q8_0 for Q8_0), float for F32 / F16; undefined for BF16 and Q5_K (use the
- * reference kernels). With `shape`, the kernel for that product: one position of a Q4_K / Q6_K
- * matrix at least BYTE_ACTIVATION_MIN_COLS wide reads Q8KB activations (same results, bit for bit).
- * `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels read Q8KX for any
- * number of positions.
+ * reference kernels). With `shape`, the kernel for that product: one position of Q4_K reads Q8KY
+ * activations, one position of a Q6_K matrix at least BYTE_ACTIVATION_MIN_COLS wide Q8KB (the same
+ * sums, bit for bit). `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels
+ * read Q8KX, or Q8KY for one position of Q4_K.
  */
 export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false): WasmTypeKernel | undefined {
+  const one = shape?.nPos === 1
   if (grouped) {
-    const g = groupedTable.get(type)
+    const g = (one ? groupedOneTable.get(type) : undefined) ?? groupedTable.get(type)
     if (!g) throw new LlmfragError('INTERNAL', `no kernel for ${ggmlTypeName(type)} weights in the grouped layout`)
     return g
   }
-  if (shape && shape.nPos === 1 && shape.cols >= byteMinCols) {
-    const k = byteTable.get(type)
+  if (shape && one) {
+    const k = oneTable.get(type) ?? (shape.cols >= byteMinCols ? byteTable.get(type) : undefined)
     if (k) return k
   }
   return table.get(type)
@@ -235,8 +255,7 @@ export function wasmFloatKernelFor(type: GGMLType): WasmTypeKernel | undefined {
  * UNSUPPORTED error naming the type when there is no fast path.
  */
 export function requireWasmKernel(id: number): WasmTypeKernel {
-  const k = id >= GROUPED_VARIANT ? groupedTable.get(id - GROUPED_VARIANT)
-    : table.get(id) ?? (id >= BYTE_VARIANT ? byteTable.get(id - BYTE_VARIANT) : undefined)
+  const k = byId.get(id)
   if (k) return k
   const type = id as GGMLType
   throw new LlmfragError('UNSUPPORTED', `no WebAssembly kernel for tensor type ${ggmlTypeName(type)}`, {
