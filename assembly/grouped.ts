@@ -8,7 +8,7 @@
  */
 import {passStart, POS_PASS} from './common'
 import {q4kBlockY, q4kPassN} from './q4_k'
-import {q6kPassN} from './q6_k'
+import {q6kBlockOne, q6kPassN} from './q6_k'
 
 /** Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). */
 export const ROW_GROUP: i32 = 64
@@ -32,9 +32,13 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
   return (nb + sweeps - 1) / sweeps
 }
 
-/** One position of a grouped Q4_K matrix against Q8KY activations at x, results to out. */
-@inline function q4kGroupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize): void {
-  const nb = <usize>(rowBytes / 144)
+/**
+ * One position of a grouped Q4_K matrix against Q8KY activations (Q6 false), or of a Q6_K one
+ * against Q8KX, at x, results to out, block by block as the plain one-position kernels.
+ */
+@inline function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool): void {
+  const blockBytes: usize = Q6 ? 210 : 144
+  const nb = <usize>rowBytes / blockBytes
   const chunk = groupChunkBlocks(nb)
   for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
     const g = <usize>min<i32>(ROW_GROUP, rows - g0)
@@ -42,10 +46,12 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
     for (let c0: usize = 0; c0 < nb; c0 += chunk) {
       const n = min<usize>(nb, c0 + chunk) - c0
       for (let lr: usize = 0; lr < g; lr++) {
-        const w = base + (g * c0 + lr * n) * 144
+        const w = base + (g * c0 + lr * n) * blockBytes
         const o = out + ((<usize>g0 + lr) << 2)
         let sumf: f32 = c0 == 0 ? 0 : load<f32>(o)
-        for (let i: usize = 0; i < n; i++) sumf = q4kBlockY(w + i * 144, x + (c0 + i) * 576, sumf, o)
+        for (let i: usize = 0; i < n; i++) {
+          sumf = Q6 ? q6kBlockOne(w + i * 210, x + (c0 + i) * 576, sumf, o, false) : q4kBlockY(w + i * 144, x + (c0 + i) * 576, sumf, o)
+        }
         store<f32>(o, sumf)
       }
     }
@@ -94,12 +100,13 @@ export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
   groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
 }
 
-/** q4k_matvec_y for a grouped matrix (one position, Q8KY activations), block by block as q4k_matvec_y. */
+/** q4k_matvec_y for a grouped matrix (one position, Q8KY activations). */
 export function q4k_matvec_y_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  q4kGroupedOne(wPtr, rowBytes, rows, xPtr, outPtr)
+  groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false)
 }
 
-/** q6k_matmul for a grouped matrix (as q4k_matmul_g; one position is a pass too, as in q6k_matmul). */
+/** q6k_matmul for a grouped matrix (as q4k_matmul_g; one position block by block, as in q6k_matmul). */
 export function q6k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
+  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true)
+  else groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
 }

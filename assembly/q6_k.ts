@@ -3,54 +3,104 @@
  * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
  * float path (F32X activations) is in float_k.ts.
  */
-import {dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
+import {act, dot, dot4, half, hsum, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
 
-// Speed notes (as in q4_k.ts): every product, one position included, runs in passes of up to 8
-// positions (q6kPass): each weight vector is decoded once per pass, (q - 32) * scale as i16, and
-// dotted with each position. Measured 9.0 -> ~10.8 GB/s for one position (the decode is no dearer
-// than the old per-quad scaling, and the pins order the loads), ~16.5 at 2 and ~25.5 at 8 (weight
-// bytes x positions per second). Decoding two 6-bit values per 16-bit lane at once (low byte: even
-// value, high byte: odd) and sign-extending after a bytewise -32 saved 2 of 13 operations a pair.
-// One position decodes the values unsigned (0..63) and takes the -32 off once per block through
-// the activations' group sums (q6kBias): 4 of ~38 operations a step fewer, 10.1 -> 11.2 GB/s
-// (4096 columns, i16 activations) and 9.0 -> 10.2 (14336 columns, bytes).
+// Speed notes (as in q4_k.ts). Several positions run in passes of up to 8 (q6kPass): each weight
+// vector is decoded once per pass, (q - 32) * scale as i16, and dotted with each position: ~16.5
+// GB/s at 2 positions and ~25.5 at 8 (weight bytes x positions per second, Zen 5). Decoding two
+// 6-bit values per 16-bit lane at once (low byte: even value, high byte: odd) and sign-extending
+// after a bytewise -32 saved 2 of 13 operations a pair.
+// One position (q6kBlockOne) decodes the values unsigned (0..63), takes the -32 off once per block
+// through the activations' group sums, and scales each group's integer sum (i32 multiply) instead
+// of its decoded weights (i16 multiplies), in straight-line code over the four quads with the
+// weight loads of a quad shared by its two steps. Zen 4, 14336 x 4096, one thread: as a 1-position
+// pass 7.9 GB/s; unrolled with a horizontal sum per quad 8.5; scaling each group 8.9; not reloading
+// the weights 9.1; both 9.2.
+
+/** The 6-bit values t (0..63, bytes) minus 32, as the passes dot them. */
+@inline function q6kBias(t: v128): v128 {
+  return i8x16.sub(t, i8x16.splat(32))
+}
+
+/** The even (low-byte) signed values of t as i16. */
+@inline function q6kEven(t: v128): v128 {
+  return i16x8.shr_s(i16x8.shl(t, 8), 8)
+}
+
+/** The odd (high-byte) signed values of t as i16. */
+@inline function q6kOdd(t: v128): v128 {
+  return i16x8.shr_s(t, 8)
+}
 
 /**
- * The 6-bit values t (0..63, bytes) as the pass dots them: with U as they are (one position: the
- * -32 goes in once per block, 32 * sum of scale * group activation sum, from the bsum16 of the
- * activations; 4 operations a step fewer), else minus 32 (several positions share one decode, and
- * the correction would cost each of them).
+ * Quad q (0..3, a constant after inlining; see q6kPass) of the Q6_K block at b, one position, the
+ * values unsigned (0..63), against the activations at x (Q8KX, or with B Q8KB): the sum of each of
+ * its four groups times the group's scale (sc: the quad's four scales as i32). The weights are
+ * loaded once for both steps; the pins keep V8 from issuing the second step's loads first.
  */
-@inline function q6kBias(t: v128, U: bool): v128 {
-  return U ? t : i8x16.sub(t, i8x16.splat(32))
-}
-
-/** The even (low-byte) values of t as i16: zero-extended with U (0..63), else sign-extended. */
-@inline function q6kEven(t: v128, U: bool): v128 {
-  return U ? v128.and(t, i16x8.splat(0x00ff)) : i16x8.shr_s(i16x8.shl(t, 8), 8)
-}
-
-/** The odd (high-byte) values of t as i16. */
-@inline function q6kOdd(t: v128, U: bool): v128 {
-  return U ? i16x8.shr_u(t, 8) : i16x8.shr_s(t, 8)
+@inline function q6kQuadOne(b: usize, x: usize, q: usize, sc: v128, o: usize, B: bool): v128 {
+  const m0F = i8x16.splat(0x0f)
+  const m30 = i8x16.splat(0x30)
+  const mFF = i16x8.splat(0x00ff)
+  const qa = v128.load(b + ((q >> 1) << 6) + ((q & 1) << 4))
+  const qb = v128.load(b + ((q >> 1) << 6) + ((q & 1) << 4), 32)
+  const hv = v128.load(b + 128 + ((q >> 1) << 5) + ((q & 1) << 4))
+  const xq = x + 16 + ((((q >> 1) << 8) + ((q & 1) << 5)) >> (B ? 1 : 0))
+  const t0 = v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30))
+  const t1 = v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30))
+  const g0 = i32x4.add(dot(v128.and(t0, mFF), act(xq, 0, B)), dot(i16x8.shr_u(t0, 8), act(xq, 16, B)))
+  const g1 = i32x4.add(dot(v128.and(t1, mFF), act(xq, 64, B)), dot(i16x8.shr_u(t1, 8), act(xq, 80, B)))
+  pin(o, g0)
+  pin(o, g1)
+  const t2 = v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30))
+  const t3 = v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30))
+  const g2 = i32x4.add(dot(v128.and(t2, mFF), act(xq, 128, B)), dot(i16x8.shr_u(t2, 8), act(xq, 144, B)))
+  const g3 = i32x4.add(dot(v128.and(t3, mFF), act(xq, 192, B)), dot(i16x8.shr_u(t3, 8), act(xq, 208, B)))
+  pin(o, g2)
+  pin(o, g3)
+  return i32x4.add(i32x4.add(i32x4.mul(g0, i32x4.shuffle(sc, sc, 0, 0, 0, 0)), i32x4.mul(g1, i32x4.shuffle(sc, sc, 1, 1, 1, 1))),
+    i32x4.add(i32x4.mul(g2, i32x4.shuffle(sc, sc, 2, 2, 2, 2)), i32x4.mul(g3, i32x4.shuffle(sc, sc, 3, 3, 3, 3))))
 }
 
 /**
- * P positions (1..8, a constant after inlining) of one Q6_K row (nb blocks at w) against the Q8KX
+ * One Q6_K block (at b) against one position of activations at x (Q8KX, or with B Q8KB), folded
+ * into sumf as vecDotQ6KQ8K does: sumf + (d * dy) * isum. The -32 of every value goes in once, as
+ * 32 * the sum over the 16 groups of scale * the group's activation sum (bsum16). Bound: a group's
+ * |sum| <= 16 * 63 * 127 and |scale| <= 128, over 16 groups: 2.1e8, within i32.
+ * o: the caller's output slot, which the pins write before the result does.
+ */
+@inline export function q6kBlockOne(b: usize, x: usize, sumf: f32, o: usize, B: bool): f32 {
+  const raw = v128.load(b, 192)
+  const s8 = i8x16.swizzle(raw, i8x16(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15)) // quad q: lanes 4q .. 4q + 3
+  const lo = i16x8.extend_low_i8x16_s(s8), hi = i16x8.extend_high_i8x16_s(s8)
+  let acc = q6kQuadOne(b, x, 0, i32x4.extend_low_i16x8_s(lo), o, B)
+  pin(o, acc)
+  acc = i32x4.add(acc, q6kQuadOne(b, x, 1, i32x4.extend_high_i16x8_s(lo), o, B))
+  pin(o, acc)
+  acc = i32x4.add(acc, q6kQuadOne(b, x, 2, i32x4.extend_low_i16x8_s(hi), o, B))
+  pin(o, acc)
+  acc = i32x4.add(acc, q6kQuadOne(b, x, 3, i32x4.extend_high_i16x8_s(hi), o, B))
+  const bs = x + (B ? Q8KB_BSUM16 : 544)
+  const c = i32x4.add(dot(i16x8.extend_low_i8x16_s(raw), v128.load(bs)), dot(i16x8.extend_high_i8x16_s(raw), v128.load(bs, 16)))
+  acc = i32x4.sub(acc, i32x4.shl(c, 5))
+  return sumf + (half(load<u16>(b, 208)) * load<f32>(x)) * <f32>hsum(acc)
+}
+
+/**
+ * P positions (2..8, a constant after inlining; one position is q6kBlockOne) of one Q6_K row (nb blocks at w) against the Q8KX
  * activations at x0 (xs bytes between positions): results to o + p * os. A block is four quads
  * (h, is) of 64 weights: 16 at each of offsets 0, 32, 64, 96 of half h, in groups
  * 8h + is + {0, 2, 4, 6}; each quad is decoded in two steps of four i16 vectors. |(q - 32) * sc|
  * <= 4096, so a block's 256 products with |x| <= 127 sum within i32: integer sums exact.
  */
-@inline function q6kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, B: bool, more: bool): void {
-  const U = P == 1 // unsigned decode, the -32 applied once per block (see q6kBias)
+@inline function q6kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool): void {
   let f0 = more ? loadPass(o, os, P, 0) : f32x4.splat(0) // sumf of positions 0-3 (with more: the sums so far)
   let f1 = more && P > 4 ? loadPass(o, os, P, 1) : f32x4.splat(0) // and 4-7
   const m0F = i8x16.splat(0x0f)
   const m30 = i8x16.splat(0x30)
   for (let i: usize = 0; i < nb; i++) {
     const b = w + i * 210
-    const x = x0 + i * (B ? Q8KB_BYTES : 576)
+    const x = x0 + i * 576
     // Scales in the order the quads take them (quad q uses lanes 4q .. 4q + 3), as i16; sc holds
     // the current quad's four in lanes 0-3.
     const raw = v128.load(b, 192)
@@ -63,28 +113,28 @@ import {dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16,
       // activations of groups 8h + is + {0, 2} at xq and xq + 64, {4, 6} at xq + 128 and xq + 192.
       const ql = b + ((q >> 1) << 6) + ((q & 1) << 4)
       const qh = b + 128 + ((q >> 1) << 5) + ((q & 1) << 4)
-      const xq = x + 16 + ((((q >> 1) << 8) + ((q & 1) << 5)) >> (B ? 1 : 0))
+      const xq = x + 16 + ((q >> 1) << 8) + ((q & 1) << 5)
       { // offsets 0 and 32: low nibbles, high bits 0-1 and 2-3; t holds (q - 32) as i8 pairs
         const qa = v128.load(ql)
         const qb = v128.load(ql, 32)
         const hv = v128.load(qh)
         const s0 = i8x16.shuffle(sc, sc, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
         const s1 = i8x16.shuffle(sc, sc, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)
-        const t0 = q6kBias(v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30)), U)
-        const t1 = q6kBias(v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30)), U)
-        const e0 = i16x8.mul(q6kEven(t0, U), s0)
-        const o0 = i16x8.mul(q6kOdd(t0, U), s0)
-        const e1 = i16x8.mul(q6kEven(t1, U), s1)
-        const o1 = i16x8.mul(q6kOdd(t1, U), s1)
+        const t0 = q6kBias(v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30)))
+        const t1 = q6kBias(v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30)))
+        const e0 = i16x8.mul(q6kEven(t0), s0)
+        const o0 = i16x8.mul(q6kOdd(t0), s0)
+        const e1 = i16x8.mul(q6kEven(t1), s1)
+        const o1 = i16x8.mul(q6kOdd(t1), s1)
         let xp = xq
-        a0 = dot4(a0, e0, o0, e1, o1, xp, B); pin(o, a0)
-        if (P > 1) { xp += xs; a1 = dot4(a1, e0, o0, e1, o1, xp, B); pin(o, a1) }
-        if (P > 2) { xp += xs; a2 = dot4(a2, e0, o0, e1, o1, xp, B); pin(o, a2) }
-        if (P > 3) { xp += xs; a3 = dot4(a3, e0, o0, e1, o1, xp, B); pin(o, a3) }
-        if (P > 4) { xp += xs; a4 = dot4(a4, e0, o0, e1, o1, xp, B); pin(o, a4) }
-        if (P > 5) { xp += xs; a5 = dot4(a5, e0, o0, e1, o1, xp, B); pin(o, a5) }
-        if (P > 6) { xp += xs; a6 = dot4(a6, e0, o0, e1, o1, xp, B); pin(o, a6) }
-        if (P > 7) { xp += xs; a7 = dot4(a7, e0, o0, e1, o1, xp, B); pin(o, a7) }
+        a0 = dot4(a0, e0, o0, e1, o1, xp); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = dot4(a1, e0, o0, e1, o1, xp); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = dot4(a2, e0, o0, e1, o1, xp); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = dot4(a3, e0, o0, e1, o1, xp); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = dot4(a4, e0, o0, e1, o1, xp); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = dot4(a5, e0, o0, e1, o1, xp); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = dot4(a6, e0, o0, e1, o1, xp); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = dot4(a7, e0, o0, e1, o1, xp); pin(o, a7) }
       }
       { // offsets 64 and 96: high nibbles, high bits 4-5 and 6-7 (loads repeated: fewer registers)
         const qa = v128.load(ql)
@@ -92,28 +142,23 @@ import {dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16,
         const hv = v128.load(qh)
         const s2 = i8x16.shuffle(sc, sc, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5)
         const s3 = i8x16.shuffle(sc, sc, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7)
-        const t2 = q6kBias(v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30)), U)
-        const t3 = q6kBias(v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30)), U)
-        const e2 = i16x8.mul(q6kEven(t2, U), s2)
-        const o2 = i16x8.mul(q6kOdd(t2, U), s2)
-        const e3 = i16x8.mul(q6kEven(t3, U), s3)
-        const o3 = i16x8.mul(q6kOdd(t3, U), s3)
-        let xp = xq + (B ? 64 : 128)
-        a0 = dot4(a0, e2, o2, e3, o3, xp, B); pin(o, a0)
-        if (P > 1) { xp += xs; a1 = dot4(a1, e2, o2, e3, o3, xp, B); pin(o, a1) }
-        if (P > 2) { xp += xs; a2 = dot4(a2, e2, o2, e3, o3, xp, B); pin(o, a2) }
-        if (P > 3) { xp += xs; a3 = dot4(a3, e2, o2, e3, o3, xp, B); pin(o, a3) }
-        if (P > 4) { xp += xs; a4 = dot4(a4, e2, o2, e3, o3, xp, B); pin(o, a4) }
-        if (P > 5) { xp += xs; a5 = dot4(a5, e2, o2, e3, o3, xp, B); pin(o, a5) }
-        if (P > 6) { xp += xs; a6 = dot4(a6, e2, o2, e3, o3, xp, B); pin(o, a6) }
-        if (P > 7) { xp += xs; a7 = dot4(a7, e2, o2, e3, o3, xp, B); pin(o, a7) }
+        const t2 = q6kBias(v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30)))
+        const t3 = q6kBias(v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30)))
+        const e2 = i16x8.mul(q6kEven(t2), s2)
+        const o2 = i16x8.mul(q6kOdd(t2), s2)
+        const e3 = i16x8.mul(q6kEven(t3), s3)
+        const o3 = i16x8.mul(q6kOdd(t3), s3)
+        let xp = xq + 128
+        a0 = dot4(a0, e2, o2, e3, o3, xp); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = dot4(a1, e2, o2, e3, o3, xp); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = dot4(a2, e2, o2, e3, o3, xp); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = dot4(a3, e2, o2, e3, o3, xp); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = dot4(a4, e2, o2, e3, o3, xp); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = dot4(a5, e2, o2, e3, o3, xp); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = dot4(a6, e2, o2, e3, o3, xp); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = dot4(a7, e2, o2, e3, o3, xp); pin(o, a7) }
       }
       sc = q == 1 ? i16x8.extend_high_i8x16_s(s8) : i8x16.shuffle(sc, sc, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)
-    }
-    if (U) { // the -32 of every value: 32 * sum over the 16 groups of scale * (the group's activation sum)
-      const bs = x + (B ? Q8KB_BSUM16 : 544)
-      const c = i32x4.add(dot(i16x8.extend_low_i8x16_s(raw), v128.load(bs)), dot(i16x8.extend_high_i8x16_s(raw), v128.load(bs, 16)))
-      a0 = i32x4.sub(a0, i32x4.shl(c, 5))
     }
     // The float part, four positions per f32x4, each lane as vecDotQ6KQ8K: sumf += (d * dy) * isum.
     const d = f32x4.splat(half(load<u16>(b, 208)))
@@ -137,24 +182,29 @@ import {dot, dot4, half, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16,
 /** q6kPass for n (1..8) positions: one compiled pass per count (inlined, as in q4_k.ts). */
 @inline export function q6kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
   switch (n) {
-    case 1: { q6kPass(w, nb, x, xs, o, os, 1, false, more); break }
-    case 2: { q6kPass(w, nb, x, xs, o, os, 2, false, more); break }
-    case 3: { q6kPass(w, nb, x, xs, o, os, 3, false, more); break }
-    case 4: { q6kPass(w, nb, x, xs, o, os, 4, false, more); break }
-    case 5: { q6kPass(w, nb, x, xs, o, os, 5, false, more); break }
-    case 6: { q6kPass(w, nb, x, xs, o, os, 6, false, more); break }
-    case 7: { q6kPass(w, nb, x, xs, o, os, 7, false, more); break }
-    default: { q6kPass(w, nb, x, xs, o, os, 8, false, more); break }
+    case 1: { q6kPass(w, nb, x, xs, o, os, 1, more); break }
+    case 2: { q6kPass(w, nb, x, xs, o, os, 2, more); break }
+    case 3: { q6kPass(w, nb, x, xs, o, os, 3, more); break }
+    case 4: { q6kPass(w, nb, x, xs, o, os, 4, more); break }
+    case 5: { q6kPass(w, nb, x, xs, o, os, 5, more); break }
+    case 6: { q6kPass(w, nb, x, xs, o, os, 6, more); break }
+    case 7: { q6kPass(w, nb, x, xs, o, os, 7, more); break }
+    default: { q6kPass(w, nb, x, xs, o, os, 8, more); break }
   }
 }
 
 /**
- * As q4k_matmul for Q6_K weights (rowBytes / 210 blocks a row), equal to vecDotQ6KQ8K bit for bit;
- * passes of up to POS_PASS positions for any nPos, two per sweep over the rows.
+ * As q4k_matmul for Q6_K weights (rowBytes / 210 blocks a row), equal to vecDotQ6KQ8K bit for bit:
+ * one position block by block (q6kBlockOne), more in passes of up to POS_PASS positions, two per
+ * sweep over the rows.
  */
 export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
   const rb = <usize>rowBytes
+  if (nPos == 1) {
+    q6kRowsOne(wPtr, rb, rows, xPtr, outPtr, false)
+    return
+  }
   const xs = nb * 576
   const os = <usize>rows << 2
   const passes = (nPos + POS_PASS - 1) / POS_PASS
@@ -175,10 +225,18 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
  */
 export function q6k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
-  const rb = <usize>rowBytes
-  for (let p = 0; p < nPos; p++) {
-    const x = xPtr + <usize>p * nb * Q8KB_BYTES
-    const out = outPtr + (<usize>(p * rows) << 2)
-    for (let r = 0; r < rows; r++) q6kPass(wPtr + <usize>r * rb, nb, x, 0, out + (<usize>r << 2), 0, 1, true, false)
+  for (let p = 0; p < nPos; p++) q6kRowsOne(wPtr, <usize>rowBytes, rows, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), true)
+}
+
+/** One position of `rows` plain Q6_K rows against the activations at x (Q8KX, or with B Q8KB). */
+@inline function q6kRowsOne(wPtr: usize, rb: usize, rows: i32, x: usize, out: usize, B: bool): void {
+  const nb = rb / 210
+  const xb: usize = B ? Q8KB_BYTES : 576
+  for (let r = 0; r < rows; r++) {
+    const w = wPtr + <usize>r * rb
+    const o = out + (<usize>r << 2)
+    let sumf: f32 = 0
+    for (let i: usize = 0; i < nb; i++) sumf = q6kBlockOne(w + i * 210, x + i * xb, sumf, o, B)
+    store<f32>(o, sumf)
   }
 }
