@@ -7,7 +7,7 @@
  * chunk to chunk in the output, so the block order, and every result, stays the plain kernels'.
  */
 import {passStart, POS_PASS} from './common'
-import {q4kBlockY, q4kPassN} from './q4_k'
+import {q4kPassN, q4kRowsPairY} from './q4_k'
 import {q6kBlockOne, q6kPassN} from './q6_k'
 
 /** Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). */
@@ -34,7 +34,8 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 
 /**
  * One position of a grouped Q4_K matrix against Q8KY activations (Q6 false), or of a Q6_K one
- * against Q8KX, at x, results to out, block by block as the plain one-position kernels.
+ * against Q8KX, at x, results to out, block by block as the plain one-position kernels: each
+ * column chunk of a group is `g` rows of n blocks, one after another.
  */
 @inline function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144
@@ -43,15 +44,19 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
   for (let g0 = 0; g0 < rows; g0 += ROW_GROUP) {
     const g = <usize>min<i32>(ROW_GROUP, rows - g0)
     const base = wPtr + <usize>g0 * <usize>rowBytes
+    const o0 = out + (<usize>g0 << 2)
     for (let c0: usize = 0; c0 < nb; c0 += chunk) {
       const n = min<usize>(nb, c0 + chunk) - c0
+      const w0 = base + g * c0 * blockBytes
+      if (!Q6) {
+        q4kRowsPairY(w0, n * 144, <i32>g, n, x + c0 * 576, o0, c0 > 0)
+        continue
+      }
       for (let lr: usize = 0; lr < g; lr++) {
-        const w = base + (g * c0 + lr * n) * blockBytes
-        const o = out + ((<usize>g0 + lr) << 2)
+        const w = w0 + lr * n * 210
+        const o = o0 + (lr << 2)
         let sumf: f32 = c0 == 0 ? 0 : load<f32>(o)
-        for (let i: usize = 0; i < n; i++) {
-          sumf = Q6 ? q6kBlockOne(w + i * 210, x + (c0 + i) * 576, sumf, o, false) : q4kBlockY(w + i * 144, x + (c0 + i) * 576, sumf, o)
-        }
+        for (let i: usize = 0; i < n; i++) sumf = q6kBlockOne(w + i * 210, x + (c0 + i) * 576, sumf, o, false)
         store<f32>(o, sumf)
       }
     }

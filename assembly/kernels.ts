@@ -12,7 +12,7 @@
  *     528  i16 bsum32[8]                  sum of q over each 32-value sub-block
  *     544  i16 bsum16[16]                 sum of q over each 16-value group
  *   Q8KY, 576 bytes per 256 values: Q8KX with the values of each group times the factor of the Q4_K
- *     nibble lanes they meet (q4_k.ts q4kChunkY; |value| <= 127, so x 256 still fits i16): groups
+ *     nibble lanes they meet (q4_k.ts q4kBlockPairY; |value| <= 127, so x 256 still fits i16): groups
  *     of sub-block A (g & 2 == 0) evens x 256, odds x 1; of B evens x 16, odds x 256. d and the
  *     sums as in Q8KX. One position of Q4_K reads it (q4k_matvec_y).
  *   Q8KB, 320 bytes per 256 values: Q8KX with i8 values (16 q[256] in the same order, 272 bsum32,

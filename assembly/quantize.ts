@@ -95,7 +95,7 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
       } else {
         let ev = i8x16.shuffle(lo, hi, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29)
         let od = i8x16.shuffle(lo, hi, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31)
-        if (Y) { // the factors of the Q4_K nibble lanes these values meet (q4_k.ts q4kChunkY)
+        if (Y) { // the factors of the Q4_K nibble lanes these values meet (q4_k.ts q4kBlockPairY)
           if ((g & 2) == 0) ev = i16x8.shl(ev, 8) // sub-block A: evens x 256, odds x 1
           else { ev = i16x8.shl(ev, 4); od = i16x8.shl(od, 8) } // B: evens x 16, odds x 256
         }
