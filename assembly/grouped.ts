@@ -8,7 +8,7 @@
  */
 import {passStart, POS_PASS} from './common'
 import {q4kPassN, q4kRowsPairY} from './q4_k'
-import {q6kBlockOne, q6kPassN} from './q6_k'
+import {q6kPassN, q6kRowsPair} from './q6_k'
 
 /** Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). */
 export const ROW_GROUP: i32 = 64
@@ -34,7 +34,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 
 /**
  * One position of a grouped Q4_K matrix against Q8KY activations (Q6 false), or of a Q6_K one
- * against Q8KX, at x, results to out, block by block as the plain one-position kernels: each
+ * against Q8KX, at x, results to out, two rows at a time as the plain one-position kernels: each
  * column chunk of a group is `g` rows of n blocks, one after another.
  */
 @inline function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool): void {
@@ -48,17 +48,8 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
     for (let c0: usize = 0; c0 < nb; c0 += chunk) {
       const n = min<usize>(nb, c0 + chunk) - c0
       const w0 = base + g * c0 * blockBytes
-      if (!Q6) {
-        q4kRowsPairY(w0, n * 144, <i32>g, n, x + c0 * 576, o0, c0 > 0)
-        continue
-      }
-      for (let lr: usize = 0; lr < g; lr++) {
-        const w = w0 + lr * n * 210
-        const o = o0 + (lr << 2)
-        let sumf: f32 = c0 == 0 ? 0 : load<f32>(o)
-        for (let i: usize = 0; i < n; i++) sumf = q6kBlockOne(w + i * 210, x + (c0 + i) * 576, sumf, o, false)
-        store<f32>(o, sumf)
-      }
+      if (Q6) q6kRowsPair(w0, n * 210, <i32>g, n, x + c0 * 576, o0, c0 > 0, false)
+      else q4kRowsPairY(w0, n * 144, <i32>g, n, x + c0 * 576, o0, c0 > 0)
     }
   }
 }

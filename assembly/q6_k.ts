@@ -3,19 +3,20 @@
  * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
  * float path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, hsum, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
+import {act, dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
 
 // Speed notes (as in q4_k.ts). Several positions run in passes of up to 8 (q6kPass): each weight
 // vector is decoded once per pass, (q - 32) * scale as i16, and dotted with each position: ~16.5
 // GB/s at 2 positions and ~25.5 at 8 (weight bytes x positions per second, Zen 5). Decoding two
 // 6-bit values per 16-bit lane at once (low byte: even value, high byte: odd) and sign-extending
 // after a bytewise -32 saved 2 of 13 operations a pair.
-// One position (q6kBlockOne) decodes the values unsigned (0..63), takes the -32 off once per block
+// One position (q6kBlockPair) decodes the values unsigned (0..63), takes the -32 off once per block
 // through the activations' group sums, and scales each group's integer sum (i32 multiply) instead
 // of its decoded weights (i16 multiplies), in straight-line code over the four quads with the
-// weight loads of a quad shared by its two steps. Zen 4, 14336 x 4096, one thread: as a 1-position
-// pass 7.9 GB/s; unrolled with a horizontal sum per quad 8.5; scaling each group 8.9; not reloading
-// the weights 9.1; both 9.2.
+// weight loads of a quad shared by its two steps, two rows at a time sharing the activation loads
+// (rows far apart, as for Q4_K). Zen 4, 14336 x 4096, one thread: as a 1-position pass 7.9 GB/s;
+// unrolled with a horizontal sum per quad 8.5; scaling each group 8.9; not reloading the weights
+// 9.1; both 9.2-9.4; two rows 10.0.
 
 /** The 6-bit values t (0..63, bytes) minus 32, as the passes dot them. */
 @inline function q6kBias(t: v128): v128 {
@@ -32,62 +33,110 @@ import {act, dot, dot4, half, hsum, hsum4, loadPass, passStart, pin, POS_PASS, Q
   return i16x8.shr_s(t, 8)
 }
 
+/** The 6-bit values of 16 bytes of low nibbles q with their high bits (h << hs) & 0x30 (hs = 4 or 2, constant). */
+@inline function q6kLow(q: v128, h: v128, hs: i32, m0F: v128, m30: v128): v128 {
+  return v128.or(v128.and(q, m0F), v128.and(hs == 4 ? i16x8.shl(h, 4) : i16x8.shl(h, 2), m30))
+}
+
+/** The same from the high nibbles of q, high bits (h >> hs) & 0x30 (hs = 0 or 2, constant). */
+@inline function q6kHigh(q: v128, h: v128, hs: i32, m0F: v128, m30: v128): v128 {
+  return v128.or(v128.and(i16x8.shr_u(q, 4), m0F), v128.and(hs == 0 ? h : i16x8.shr_u(h, 2), m30))
+}
+
+/** A group's dot: 16 unsigned values t (even in the low bytes, odd in the high) with their activations, times the scale in lane k of sc. */
+@inline function q6kGroup(t: v128, x0: v128, x1: v128, mFF: v128, sc: v128, k: i32): v128 {
+  const g = i32x4.add(dot(v128.and(t, mFF), x0), dot(i16x8.shr_u(t, 8), x1))
+  return k == 0 ? i32x4.mul(g, i32x4.shuffle(sc, sc, 0, 0, 0, 0)) : k == 1 ? i32x4.mul(g, i32x4.shuffle(sc, sc, 1, 1, 1, 1))
+    : k == 2 ? i32x4.mul(g, i32x4.shuffle(sc, sc, 2, 2, 2, 2)) : i32x4.mul(g, i32x4.shuffle(sc, sc, 3, 3, 3, 3))
+}
+
 /**
- * Quad q (0..3, a constant after inlining; see q6kPass) of the Q6_K block at b, one position, the
- * values unsigned (0..63), against the activations at x (Q8KX, or with B Q8KB): the sum of each of
- * its four groups times the group's scale (sc: the quad's four scales as i32). The weights are
- * loaded once for both steps; the pins keep V8 from issuing the second step's loads first.
+ * Quad q (0..3, a constant after inlining; see q6kPass) of rows R (block at b) and S (at b2), one
+ * position, the values unsigned (0..63), against the activations at x (Q8KX, or with B Q8KB), each
+ * activation load serving both rows: the sums of its four groups times their scales (scR, scS: the
+ * quad's four scales as i32), folded as [R, R, S, S] partial sums (|lane| <= 2 * 4 * 4 * 63 * 127
+ * * 128 per quad). The weights are loaded once for both steps; the pins keep V8 from issuing later
+ * loads first.
  */
-@inline function q6kQuadOne(b: usize, x: usize, q: usize, sc: v128, o: usize, B: bool): v128 {
+@inline function q6kQuadPair(b: usize, b2: usize, x: usize, q: usize, scR: v128, scS: v128, o: usize, B: bool): v128 {
   const m0F = i8x16.splat(0x0f)
   const m30 = i8x16.splat(0x30)
   const mFF = i16x8.splat(0x00ff)
-  const qa = v128.load(b + ((q >> 1) << 6) + ((q & 1) << 4))
-  const qb = v128.load(b + ((q >> 1) << 6) + ((q & 1) << 4), 32)
-  const hv = v128.load(b + 128 + ((q >> 1) << 5) + ((q & 1) << 4))
+  const ql: usize = ((q >> 1) << 6) + ((q & 1) << 4), qh: usize = 128 + ((q >> 1) << 5) + ((q & 1) << 4)
+  const ra = v128.load(b + ql), rb = v128.load(b + ql, 32), rh = v128.load(b + qh)
+  const sa = v128.load(b2 + ql), sb = v128.load(b2 + ql, 32), sh = v128.load(b2 + qh)
   const xq = x + 16 + ((((q >> 1) << 8) + ((q & 1) << 5)) >> (B ? 1 : 0))
-  const t0 = v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30))
-  const t1 = v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30))
-  const g0 = i32x4.add(dot(v128.and(t0, mFF), act(xq, 0, B)), dot(i16x8.shr_u(t0, 8), act(xq, 16, B)))
-  const g1 = i32x4.add(dot(v128.and(t1, mFF), act(xq, 64, B)), dot(i16x8.shr_u(t1, 8), act(xq, 80, B)))
-  pin(o, g0)
-  pin(o, g1)
-  const t2 = v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30))
-  const t3 = v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30))
-  const g2 = i32x4.add(dot(v128.and(t2, mFF), act(xq, 128, B)), dot(i16x8.shr_u(t2, 8), act(xq, 144, B)))
-  const g3 = i32x4.add(dot(v128.and(t3, mFF), act(xq, 192, B)), dot(i16x8.shr_u(t3, 8), act(xq, 208, B)))
-  pin(o, g2)
-  pin(o, g3)
-  return i32x4.add(i32x4.add(i32x4.mul(g0, i32x4.shuffle(sc, sc, 0, 0, 0, 0)), i32x4.mul(g1, i32x4.shuffle(sc, sc, 1, 1, 1, 1))),
-    i32x4.add(i32x4.mul(g2, i32x4.shuffle(sc, sc, 2, 2, 2, 2)), i32x4.mul(g3, i32x4.shuffle(sc, sc, 3, 3, 3, 3))))
+  let x0 = act(xq, 0, B), x1 = act(xq, 16, B) // offset 0: low nibbles, high bits 0-1
+  let cR = q6kGroup(q6kLow(ra, rh, 4, m0F, m30), x0, x1, mFF, scR, 0), cS = q6kGroup(q6kLow(sa, sh, 4, m0F, m30), x0, x1, mFF, scS, 0)
+  pin(o, cR)
+  pin(o, cS)
+  x0 = act(xq, 64, B); x1 = act(xq, 80, B) // offset 32: low nibbles, high bits 2-3
+  cR = i32x4.add(cR, q6kGroup(q6kLow(rb, rh, 2, m0F, m30), x0, x1, mFF, scR, 1))
+  cS = i32x4.add(cS, q6kGroup(q6kLow(sb, sh, 2, m0F, m30), x0, x1, mFF, scS, 1))
+  pin(o, cR)
+  pin(o, cS)
+  x0 = act(xq, 128, B); x1 = act(xq, 144, B) // offset 64: high nibbles, high bits 4-5
+  cR = i32x4.add(cR, q6kGroup(q6kHigh(ra, rh, 0, m0F, m30), x0, x1, mFF, scR, 2))
+  cS = i32x4.add(cS, q6kGroup(q6kHigh(sa, sh, 0, m0F, m30), x0, x1, mFF, scS, 2))
+  pin(o, cR)
+  pin(o, cS)
+  x0 = act(xq, 192, B); x1 = act(xq, 208, B) // offset 96: high nibbles, high bits 6-7
+  cR = i32x4.add(cR, q6kGroup(q6kHigh(rb, rh, 2, m0F, m30), x0, x1, mFF, scR, 3))
+  cS = i32x4.add(cS, q6kGroup(q6kHigh(sb, sh, 2, m0F, m30), x0, x1, mFF, scS, 3))
+  return i32x4.add(i32x4.shuffle(cR, cS, 0, 1, 4, 5), i32x4.shuffle(cR, cS, 2, 3, 6, 7))
 }
 
 /**
- * One Q6_K block (at b) against one position of activations at x (Q8KX, or with B Q8KB), folded
- * into sumf as vecDotQ6KQ8K does: sumf + (d * dy) * isum. The -32 of every value goes in once, as
- * 32 * the sum over the 16 groups of scale * the group's activation sum (bsum16). Bound: a group's
- * |sum| <= 16 * 63 * 127 and |scale| <= 128, over 16 groups: 2.1e8, within i32.
- * o: the caller's output slot, which the pins write before the result does.
+ * Two Q6_K blocks (rows R at b, S at b2; b2 = b computes one row twice) against one position of
+ * activations at x (Q8KX, or with B Q8KB): S (f32 lanes 0, 1: the rows' sums so far) plus each
+ * block as vecDotQ6KQ8K folds it, sumf + (d * dy) * isum (the same operations lane by lane). The
+ * -32 of every value goes in once, as 32 * the sum over the 16 groups of scale * the group's
+ * activation sum (bsum16). o: an output slot the caller writes after (the pins' target).
  */
-@inline export function q6kBlockOne(b: usize, x: usize, sumf: f32, o: usize, B: bool): f32 {
-  const raw = v128.load(b, 192)
-  const s8 = i8x16.swizzle(raw, i8x16(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15)) // quad q: lanes 4q .. 4q + 3
-  const lo = i16x8.extend_low_i8x16_s(s8), hi = i16x8.extend_high_i8x16_s(s8)
-  let acc = q6kQuadOne(b, x, 0, i32x4.extend_low_i16x8_s(lo), o, B)
+@inline export function q6kBlockPair(b: usize, b2: usize, x: usize, S: v128, o: usize, B: bool): v128 {
+  const order = i8x16(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15) // quad q: lanes 4q .. 4q + 3
+  const rawR = v128.load(b, 192), rawS = v128.load(b2, 192)
+  const pR = i8x16.swizzle(rawR, order), pS = i8x16.swizzle(rawS, order)
+  const loR = i16x8.extend_low_i8x16_s(pR), hiR = i16x8.extend_high_i8x16_s(pR)
+  const loS = i16x8.extend_low_i8x16_s(pS), hiS = i16x8.extend_high_i8x16_s(pS)
+  let acc = q6kQuadPair(b, b2, x, 0, i32x4.extend_low_i16x8_s(loR), i32x4.extend_low_i16x8_s(loS), o, B)
   pin(o, acc)
-  acc = i32x4.add(acc, q6kQuadOne(b, x, 1, i32x4.extend_high_i16x8_s(lo), o, B))
+  acc = i32x4.add(acc, q6kQuadPair(b, b2, x, 1, i32x4.extend_high_i16x8_s(loR), i32x4.extend_high_i16x8_s(loS), o, B))
   pin(o, acc)
-  acc = i32x4.add(acc, q6kQuadOne(b, x, 2, i32x4.extend_low_i16x8_s(hi), o, B))
+  acc = i32x4.add(acc, q6kQuadPair(b, b2, x, 2, i32x4.extend_low_i16x8_s(hiR), i32x4.extend_low_i16x8_s(hiS), o, B))
   pin(o, acc)
-  acc = i32x4.add(acc, q6kQuadOne(b, x, 3, i32x4.extend_high_i16x8_s(hi), o, B))
+  acc = i32x4.add(acc, q6kQuadPair(b, b2, x, 3, i32x4.extend_high_i16x8_s(hiR), i32x4.extend_high_i16x8_s(hiS), o, B))
   const bs = x + (B ? Q8KB_BSUM16 : 544)
-  const c = i32x4.add(dot(i16x8.extend_low_i8x16_s(raw), v128.load(bs)), dot(i16x8.extend_high_i8x16_s(raw), v128.load(bs, 16)))
-  acc = i32x4.sub(acc, i32x4.shl(c, 5))
-  return sumf + (half(load<u16>(b, 208)) * load<f32>(x)) * <f32>hsum(acc)
+  const bs0 = v128.load(bs), bs1 = v128.load(bs, 16)
+  const cR = i32x4.add(dot(i16x8.extend_low_i8x16_s(rawR), bs0), dot(i16x8.extend_high_i8x16_s(rawR), bs1))
+  const cS = i32x4.add(dot(i16x8.extend_low_i8x16_s(rawS), bs0), dot(i16x8.extend_high_i8x16_s(rawS), bs1))
+  acc = i32x4.sub(acc, i32x4.shl(i32x4.add(i32x4.shuffle(cR, cS, 0, 1, 4, 5), i32x4.shuffle(cR, cS, 2, 3, 6, 7)), 5))
+  const isum = i32x4.add(i32x4.shuffle(acc, acc, 0, 2, 0, 2), i32x4.shuffle(acc, acc, 1, 3, 1, 3)) // R, S, R, S
+  const dd = halves(v128.load16_lane(b2 + 208, v128.load16_lane(b + 208, i32x4.splat(0), 0), 1), false) // dR, dS
+  return f32x4.add(S, f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(isum)))
 }
 
 /**
- * P positions (2..8, a constant after inlining; one position is q6kBlockOne) of one Q6_K row (nb blocks at w) against the Q8KX
+ * One position of `rows` Q6_K rows of nb blocks, rowStride bytes apart from wPtr, against the
+ * activations at x (Q8KX, or with B Q8KB): out + 4 r = row r's sum (with more: plus the sum already
+ * there). Rows paired as in q4_k.ts q4kRowsPairY (r with r + ceil(rows / 2): two streams).
+ */
+@inline export function q6kRowsPair(wPtr: usize, rowStride: usize, rows: i32, nb: usize, x: usize, out: usize, more: bool, B: bool): void {
+  const xb: usize = B ? Q8KB_BYTES : 576
+  const h = (rows + 1) >> 1
+  for (let r = 0; r < h; r++) {
+    const s = r + h < rows ? r + h : r
+    const w = wPtr + <usize>r * rowStride, w2 = wPtr + <usize>s * rowStride
+    const o = out + (<usize>r << 2), o2 = out + (<usize>s << 2)
+    let S = more ? f32x4.replace_lane(f32x4.splat(load<f32>(o)), 1, load<f32>(o2)) : f32x4.splat(0)
+    for (let i: usize = 0; i < nb; i++) S = q6kBlockPair(w + i * 210, w2 + i * 210, x + i * xb, S, o, B)
+    store<f32>(o, f32x4.extract_lane(S, 0))
+    if (s != r) store<f32>(o2, f32x4.extract_lane(S, 1))
+  }
+}
+
+/**
+ * P positions (2..8, a constant after inlining; one position is q6kBlockPair) of one Q6_K row (nb blocks at w) against the Q8KX
  * activations at x0 (xs bytes between positions): results to o + p * os. A block is four quads
  * (h, is) of 64 weights: 16 at each of offsets 0, 32, 64, 96 of half h, in groups
  * 8h + is + {0, 2, 4, 6}; each quad is decoded in two steps of four i16 vectors. |(q - 32) * sc|
@@ -195,14 +244,14 @@ import {act, dot, dot4, half, hsum, hsum4, loadPass, passStart, pin, POS_PASS, Q
 
 /**
  * As q4k_matmul for Q6_K weights (rowBytes / 210 blocks a row), equal to vecDotQ6KQ8K bit for bit:
- * one position block by block (q6kBlockOne), more in passes of up to POS_PASS positions, two per
+ * one position two rows at a time (q6kRowsPair), more in passes of up to POS_PASS positions, two per
  * sweep over the rows.
  */
 export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
   const rb = <usize>rowBytes
   if (nPos == 1) {
-    q6kRowsOne(wPtr, rb, rows, xPtr, outPtr, false)
+    q6kRowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, false)
     return
   }
   const xs = nb * 576
@@ -225,18 +274,5 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
  */
 export function q6k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
-  for (let p = 0; p < nPos; p++) q6kRowsOne(wPtr, <usize>rowBytes, rows, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), true)
-}
-
-/** One position of `rows` plain Q6_K rows against the activations at x (Q8KX, or with B Q8KB). */
-@inline function q6kRowsOne(wPtr: usize, rb: usize, rows: i32, x: usize, out: usize, B: bool): void {
-  const nb = rb / 210
-  const xb: usize = B ? Q8KB_BYTES : 576
-  for (let r = 0; r < rows; r++) {
-    const w = wPtr + <usize>r * rb
-    const o = out + (<usize>r << 2)
-    let sumf: f32 = 0
-    for (let i: usize = 0; i < nb; i++) sumf = q6kBlockOne(w + i * 210, x + i * xb, sumf, o, B)
-    store<f32>(o, sumf)
-  }
+  for (let p = 0; p < nPos; p++) q6kRowsPair(wPtr, <usize>rowBytes, rows, nb, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), false, true)
 }
