@@ -10,12 +10,18 @@ import {passStart, POS_PASS} from './common'
 import {q4kPassN, q4kRowsPairY} from './q4_k'
 import {q6kPassN, q6kRowsPair} from './q6_k'
 
-/** Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). */
-export const ROW_GROUP: i32 = 64
+/**
+ * Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). With two rows at a time (half a group
+ * apart), measured on Zen 4, one thread, one position, groups of 32 / 64 / 128 / 256 / 512 rows:
+ * 4096 x 14336 Q4_K 8.8 / 9.4 / 9.8 / 10.2 / 10.1 GB/s, Q6_K 8.5 / 9.0-9.1 / 9.4 / 9.7 / 9.6;
+ * 5120 x 32768 Q4_K 8.9 / 9.2-9.4 / 9.8 / 10.0 / 9.9, Q6_K 8.4 / 9.0 / 9.3 / 9.6 / 9.6; 16
+ * positions within 3% of 64 or better. Chunks of 8 or 32 blocks ran slower than 16 at 64 and 256.
+ */
+export const ROW_GROUP: i32 = 256
 
 /**
- * Most blocks in a column chunk; the chunks of a row are near-equal. Measured, one thread, one
- * position, chunks of at most 8 / 12 / 16 / 20 blocks: 4096 x 14336 Q4_K 12.1 / 12.1 / 11.9 / 12.0
+ * Most blocks in a column chunk; the chunks of a row are near-equal. Measured (Zen 5, one row at
+ * a time, groups of 64), one thread, one position, chunks of at most 8 / 12 / 16 / 20 blocks: 4096 x 14336 Q4_K 12.1 / 12.1 / 11.9 / 12.0
  * GB/s, Q6_K 11.5 / 11.2 / 11.2 / 10.9 (plain rows on bytes in one sweep: 10.5 / 10.2); 5120 x
  * 32768 Q4_K 12.1 / 12.0 / 11.9 / 11.7, Q6_K 11.5 / 11.1 / 11.1 / 10.8 (plain rows: 8.7 / 6.8 on
  * bytes in one sweep; column chunks of plain rows, whose gaps defeat the prefetchers: Q6_K 4.0).

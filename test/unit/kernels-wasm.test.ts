@@ -28,7 +28,7 @@ import {gaussian, putU16, randomBytes} from './kernels-support.js'
 /** Float path: |fast - reference| / sum |w x| (f32 lanes vs the reference's f64 sum). */
 const MAX_FLOAT_REL = 1e-5
 
-const memory = createSharedMemory(8 << 20)
+const memory = createSharedMemory(32 << 20)
 const heap = new Uint8Array(memory.buffer)
 let k: WasmKernelExports
 

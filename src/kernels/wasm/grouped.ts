@@ -6,14 +6,15 @@
  * first column chunk, row after row, then their second, and so on, in the ROW_GROUP * rowBytes
  * bytes it had before. A chunk's Q8KX activations (16 blocks, 9 KB) stay in L1 beside the
  * streaming weights, and each sweep reads one contiguous run (on plain rows, column chunks leave
- * gaps that defeat the prefetchers). Measured (scripts/bench-kernels.mjs, one thread, one position):
+ * gaps that defeat the prefetchers). Measured (scripts/bench-kernels.mjs, one thread, one position,
+ * Zen 5, one row at a time in groups of 64; the group size now is measured in assembly/grouped.ts):
  *   4096 x 14336: Q4_K 10.5 GB/s (bytes, one sweep of plain rows) -> 11.9-12.1 grouped; Q6_K 10.2 -> 11.2
  *   5120 x 32768: Q4_K 8.7 -> 11.4-11.9; Q6_K 6.8 (one sweep) or 4.0 (column chunks of plain rows) -> 11.1
  * Batches of 8 or 16 positions run within 3% of plain rows (assembly/grouped.ts).
  */
 
 /** Rows per group (assembly/grouped.ts ROW_GROUP). */
-export const ROW_GROUP = 64
+export const ROW_GROUP = 256
 /** Rows wider than this many blocks are grouped. */
 export const GROUP_MIN_BLOCKS = 32
 /** Column chunks of at most this many blocks, near-equal (assembly/grouped.ts GROUP_CHUNK_BLOCKS). */
