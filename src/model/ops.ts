@@ -87,11 +87,14 @@ function expNeg(g: number): number {
   return p * POW2[k + 1024]
 }
 
-/** SwiGLU (Shazeer 2020): gate[i] = silu(gate[i]) * up[i] for i < n, silu(g) = g / (1 + e^-g). */
-export function swiglu(gate: Float32Array, up: Float32Array, n: number): void {
+/**
+ * SwiGLU (Shazeer 2020): gate[gateAt + i] = silu(gate[gateAt + i]) * up[upAt + i] for i < n,
+ * silu(g) = g / (1 + e^-g).
+ */
+export function swiglu(gate: Float32Array, up: Float32Array, n: number, gateAt = 0, upAt = 0): void {
   for (let i = 0; i < n; i++) {
-    const g = gate[i]
-    gate[i] = (g / (1 + expNeg(g))) * up[i]
+    const g = gate[gateAt + i]
+    gate[gateAt + i] = (g / (1 + expNeg(g))) * up[upAt + i]
   }
 }
 

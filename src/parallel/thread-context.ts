@@ -117,11 +117,13 @@ export class ThreadContext {
     for (let p0 = 0; p0 < nPos; p0 += tile) {
       const np = Math.min(tile, nPos - p0)
       kernel.matmul(instance, wPtr, rowBytes, nr, job[base + P.actPtr] + p0 * actStride, np, scratch)
+      // Element loops, not subarray views: a batch makes one short run per position and chunk
+      // (~40 floats at 96 KB chunks), and two view objects a run cost more than the copy.
       for (let p = 0; p < np; p++) {
-        const rowsOut = heap.subarray(s0 + p * nr, s0 + (p + 1) * nr)
+        const from = s0 + p * nr
         const at = dstOffset + (p0 + p) * rows
-        if (gated) swiglu(dst.subarray(at, at + nr), rowsOut, nr)
-        else dst.set(rowsOut, at)
+        if (gated) swiglu(dst, heap, nr, at, from)
+        else for (let r = 0; r < nr; r++) dst[at + r] = heap[from + r]
       }
     }
   }
