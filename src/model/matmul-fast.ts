@@ -26,7 +26,7 @@
  */
 import {LlmfragError} from '../errors.js'
 import {GGMLType} from '../gguf/ggml-types.js'
-import {groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
+import {CHUNK_BLOCKS, groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
 import {type ActivationFormat, BYTE_ACTIVATION_MIN_COLS, Q8KB_BLOCK_BYTES, Q8KX_BLOCK_BYTES, Q80X_BLOCK_BYTES, wasmKernelFor, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
 import {ComputePool} from '../parallel/pool.js'
 import {writeAttentionJob} from '../parallel/attention-job.js'
@@ -52,6 +52,13 @@ const CHUNK_BYTES_ONE = 1024 * 1024
 const CHUNKS_PER_THREAD = 4
 /** Most prepared-activation bytes per kernel call (a tile of positions re-read for every row of a chunk, so it should stay in L2). */
 const ACT_TILE_BYTES = 384 * 1024
+/**
+ * Positions the batched kernels take in one sweep over the rows (two passes of assembly/common.ts
+ * POS_PASS = 8). A tile of positions that cannot hold the whole batch is cut to whole sweeps:
+ * 64 positions of 4096 columns as 32 + 32 rather than 41 + 23 (passes of 7 and 6) ran Q4_K 15.2
+ * against 14.6-14.9 GB/s and Q6_K 18.3 against 17.0-17.6 (scripts/bench-kernels.mjs, Zen 4).
+ */
+const SWEEP_POSITIONS = 16
 /** Bytes of kernel output scratch per thread per region. */
 const SCRATCH_PER_THREAD = 64 * 1024
 
@@ -250,7 +257,10 @@ class FastMatmul implements Matmul {
     const perThread = one ? 4 * CHUNKS_PER_THREAD : CHUNKS_PER_THREAD
     let chunkRows = Math.max(1, Math.min(Math.round((one ? CHUNK_BYTES_ONE : CHUNK_BYTES) / w.rowBytes), Math.ceil(w.rows / (perThread * this.pool.threads)), SCRATCH_PER_THREAD / 4))
     if (this.grouped.has(w)) chunkRows = Math.ceil(chunkRows / ROW_GROUP) * ROW_GROUP // a kernel call covers whole groups
-    const posTile = Math.max(1, Math.min(np, Math.floor(SCRATCH_PER_THREAD / (4 * chunkRows)), Math.floor(ACT_TILE_BYTES / actStride)))
+    // A grouped matrix is swept one column chunk at a time: a position's activations in use are the chunk's.
+    const liveStride = this.grouped.has(w) ? Math.min(actStride, CHUNK_BLOCKS * kernel.activationBytes(256)) : actStride
+    const fit = Math.min(Math.floor(SCRATCH_PER_THREAD / (4 * chunkRows)), Math.floor(ACT_TILE_BYTES / liveStride))
+    const posTile = Math.max(1, np <= fit ? np : fit >= SWEEP_POSITIONS ? fit - (fit % SWEEP_POSITIONS) : fit)
     return {kernel: kernel.id, memory: region, wPtr: w.slice.offset, rowBytes: w.rowBytes, rows: w.rows, actPtr, actStride,
       dstBuffer: 0, dstOffset, chunkRows, scratch, posTile}
   }
