@@ -35,7 +35,7 @@ export interface ModelLoadOptions extends LoadOptions {
   readonly threads?: number
   /** Weight bytes per WebAssembly memory (default DEFAULT_REGION_BYTES); smaller values spread a small model over several memories, as a 14 GB one is. */
   readonly regionBytes?: number
-  /** Columns from which one position of a Q4_K / Q6_K product reads byte activations (default: kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS; tests lower it to run that path on tiny models). */
+  /** Columns from which one position of a Q6_K product reads byte activations (default: kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS; tests lower it to run that path on tiny models). */
   readonly byteActivationMinCols?: number
 }
 

@@ -78,7 +78,7 @@ interface RegionScratch {
 
 export interface FastMatmulOptions {
   readonly threads: number
-  /** Columns from which one position reads byte activations (default BYTE_ACTIVATION_MIN_COLS; tests lower it). */
+  /** Columns from which one position of Q6_K reads byte activations (default BYTE_ACTIVATION_MIN_COLS; tests lower it). */
   readonly byteMinCols?: number
   /** Microseconds a waiting thread spins before sleeping (ComputePool). */
   readonly spinMicros?: number

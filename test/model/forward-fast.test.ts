@@ -115,7 +115,7 @@ describe('fast forward pass: batches longer than one job, weights over several m
     one = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2})).model
     // 8 MiB regions: the 16.5 MB model lands in several WebAssembly memories, each with its own scratch.
     spread = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2, regionBytes: 8 << 20})).model
-    // Every one-position Q4_K / Q6_K product on the byte-activation kernels (by default only rows of 8192+ columns).
+    // Every one-position Q6_K product on the byte-activation kernels (by default only rows of 8192 columns; Q4_K has none).
     bytes = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2, byteActivationMinCols: 256})).model
     one.forward(tokens, 0, true)
     batch = one.state.logits.slice(0, tokens.length * V)
