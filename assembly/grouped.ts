@@ -7,8 +7,9 @@
  * chunk to chunk in the output, so the block order, and every result, stays the plain kernels'.
  */
 import {passStart, POS_PASS} from './common'
-import {q4kPassN, q4kRowsPairY} from './q4_k'
-import {q6kPassN, q6kRowsPair} from './q6_k'
+import {q4kPassN} from './q4_k'
+import {q6kPassN} from './q6_k'
+import {rowsPair} from './rows_pair'
 
 /**
  * Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). With two rows at a time (half a group
@@ -53,9 +54,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
     const o0 = out + (<usize>g0 << 2)
     for (let c0: usize = 0; c0 < nb; c0 += chunk) {
       const n = min<usize>(nb, c0 + chunk) - c0
-      const w0 = base + g * c0 * blockBytes
-      if (Q6) q6kRowsPair(w0, n * 210, <i32>g, n, x + c0 * 576, o0, c0 > 0, false)
-      else q4kRowsPairY(w0, n * 144, <i32>g, n, x + c0 * 576, o0, c0 > 0)
+      rowsPair(base + g * c0 * blockBytes, n * blockBytes, <i32>g, n, x + c0 * 576, o0, c0 > 0, Q6)
     }
   }
 }

@@ -27,7 +27,8 @@
  *     1056  f32 sum16[16]  sum of x over each 16-value group (for Q6_K's -32 offset)
  *
  * Files: common.ts (fp16, sums, the batching scheme), quantize.ts (activation preparation), q4_k.ts,
- * q6_k.ts, q8_0.ts (8-bit paths), grouped.ts (Q4_K / Q6_K in the grouped layout), float_k.ts
+ * q6_k.ts, q8_0.ts (8-bit paths), rows_pair.ts (one position two rows at a time, for both),
+ * grouped.ts (Q4_K / Q6_K in the grouped layout), float_k.ts
  * (Q4_K / Q6_K against F32X), float.ts (F32 / F16 weights).
  *
  * Weight layouts: a matrix is its rows one after another (rowBytes each), except in the grouped

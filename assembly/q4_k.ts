@@ -4,6 +4,7 @@
  * path (F32X activations) is in float_k.ts.
  */
 import {dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
+import {rowsPair} from './rows_pair'
 
 // Speed notes (V8 TurboFan on x64, scripts/bench-kernels.mjs, one thread, CPU time).
 // One position (generation, q4k_matvec_y): a block is four one-chunk steps in straight-line code,
@@ -12,7 +13,7 @@ import {dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, stor
 // and with a pin after each half nothing spills. Two rows share each activation load. Zen 4,
 // 14336 x 4096: one row at a time on Q8KX 7.8 GB/s; on Q8KY 8.5; d and dmin decoded as one
 // vector 8.6; masks from all-ones lanes 8.7; two rows far apart 10.2-10.4 (adjacent rows: 4.5,
-// see q4kRowsPairY; the same from L2 ran ~10). V8 rebuilds a v128 constant (3 instructions) at
+// see rows_pair.ts; the same from L2 ran ~10). V8 rebuilds a v128 constant (3 instructions) at
 // each use inside a loop; masks made outside the loop from a value the optimizer cannot fold
 // stayed in registers but gained nothing. At 8192 columns Q8KY (i16) ran as fast as the Q8KB bytes
 // did, so Q4_K has no byte kernel.
@@ -167,26 +168,6 @@ import {dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, stor
 }
 
 /**
- * One position of `rows` rows of nb blocks, rowStride bytes apart from wPtr, against the Q8KY
- * activations at x: out + 4 r = row r's sum (with more: plus the sum already there, for column
- * chunks after the first). Row r goes with row r + ceil(rows / 2), the last of an odd count with
- * itself: rows far apart are two sequential streams, where adjacent rows, one interleaved stream,
- * ran at half the speed from memory (Zen 4: 4.5 GB/s against 10.0; from L2 both ran ~10).
- */
-@inline export function q4kRowsPairY(wPtr: usize, rowStride: usize, rows: i32, nb: usize, x: usize, out: usize, more: bool): void {
-  const h = (rows + 1) >> 1
-  for (let r = 0; r < h; r++) {
-    const s = r + h < rows ? r + h : r
-    const w = wPtr + <usize>r * rowStride, w2 = wPtr + <usize>s * rowStride
-    const o = out + (<usize>r << 2), o2 = out + (<usize>s << 2)
-    let S = more ? f32x4.replace_lane(f32x4.splat(load<f32>(o)), 1, load<f32>(o2)) : f32x4.splat(0)
-    for (let i: usize = 0; i < nb; i++) S = q4kBlockPairY(w + i * 144, w2 + i * 144, x + i * 576, S, o)
-    store<f32>(o, f32x4.extract_lane(S, 0))
-    if (s != r) store<f32>(o2, f32x4.extract_lane(S, 1))
-  }
-}
-
-/**
  * P positions (1..8, a constant after inlining) of one Q4_K row (nb blocks at w) against the Q8KX
  * activations at x0 (xs bytes between positions): results to o + p * os. Per block, each 16 bytes
  * of nibbles (16-bit lane j: values 2j, 2j + 1 of a group of sub-block A in its low nibbles, of B
@@ -312,5 +293,5 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
  * (quantize_q8ky), block by block, equal to vecDotQ4KQ8K bit for bit. nPos is ignored (1).
  */
 export function q4k_matvec_y(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  q4kRowsPairY(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 144), xPtr, outPtr, false)
+  rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 144), xPtr, outPtr, false, false)
 }

@@ -4,6 +4,7 @@
  * float path (F32X activations) is in float_k.ts.
  */
 import {act, dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
+import {rowsPair} from './rows_pair'
 
 // Speed notes (as in q4_k.ts). Several positions run in passes of up to 8 (q6kPass): each weight
 // vector is decoded once per pass, (q - 32) * scale as i16, and dotted with each position: ~16.5
@@ -117,25 +118,6 @@ import {act, dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS,
 }
 
 /**
- * One position of `rows` Q6_K rows of nb blocks, rowStride bytes apart from wPtr, against the
- * activations at x (Q8KX, or with B Q8KB): out + 4 r = row r's sum (with more: plus the sum already
- * there). Rows paired as in q4_k.ts q4kRowsPairY (r with r + ceil(rows / 2): two streams).
- */
-@inline export function q6kRowsPair(wPtr: usize, rowStride: usize, rows: i32, nb: usize, x: usize, out: usize, more: bool, B: bool): void {
-  const xb: usize = B ? Q8KB_BYTES : 576
-  const h = (rows + 1) >> 1
-  for (let r = 0; r < h; r++) {
-    const s = r + h < rows ? r + h : r
-    const w = wPtr + <usize>r * rowStride, w2 = wPtr + <usize>s * rowStride
-    const o = out + (<usize>r << 2), o2 = out + (<usize>s << 2)
-    let S = more ? f32x4.replace_lane(f32x4.splat(load<f32>(o)), 1, load<f32>(o2)) : f32x4.splat(0)
-    for (let i: usize = 0; i < nb; i++) S = q6kBlockPair(w + i * 210, w2 + i * 210, x + i * xb, S, o, B)
-    store<f32>(o, f32x4.extract_lane(S, 0))
-    if (s != r) store<f32>(o2, f32x4.extract_lane(S, 1))
-  }
-}
-
-/**
  * P positions (2..8, a constant after inlining; one position is q6kBlockPair) of one Q6_K row (nb blocks at w) against the Q8KX
  * activations at x0 (xs bytes between positions): results to o + p * os. A block is four quads
  * (h, is) of 64 weights: 16 at each of offsets 0, 32, 64, 96 of half h, in groups
@@ -244,14 +226,14 @@ import {act, dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS,
 
 /**
  * As q4k_matmul for Q6_K weights (rowBytes / 210 blocks a row), equal to vecDotQ6KQ8K bit for bit:
- * one position two rows at a time (q6kRowsPair), more in passes of up to POS_PASS positions, two per
+ * one position two rows at a time (rows_pair.ts), more in passes of up to POS_PASS positions, two per
  * sweep over the rows.
  */
 export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
   const rb = <usize>rowBytes
   if (nPos == 1) {
-    q6kRowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, false)
+    rowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, true)
     return
   }
   const xs = nb * 576
@@ -274,5 +256,5 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
  */
 export function q6k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
-  for (let p = 0; p < nPos; p++) q6kRowsPair(wPtr, <usize>rowBytes, rows, nb, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), false, true)
+  for (let p = 0; p < nPos; p++) rowsPair(wPtr, <usize>rowBytes, rows, nb, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), false, true, true)
 }
