@@ -210,10 +210,13 @@ import {rowsPair} from './rows_pair'
   storePass(o, os, f0, f1, P)
 }
 
-/** q6kPass for n (1..8) positions: one compiled pass per count (inlined, as in q4_k.ts). */
+/**
+ * q6kPass for n (2..8) positions: one compiled pass per count (inlined, as in q4_k.ts). One
+ * position never comes here (rows_pair.ts), and passes of several positions are never cut to one
+ * (common.ts passStart).
+ */
 @inline export function q6kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
   switch (n) {
-    case 1: { q6kPass(w, nb, x, xs, o, os, 1, more); break }
     case 2: { q6kPass(w, nb, x, xs, o, os, 2, more); break }
     case 3: { q6kPass(w, nb, x, xs, o, os, 3, more); break }
     case 4: { q6kPass(w, nb, x, xs, o, os, 4, more); break }
