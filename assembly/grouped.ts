@@ -9,7 +9,7 @@
 import {passStart, POS_PASS} from './common'
 import {q4kPassN} from './q4_k'
 import {q6kPassN} from './q6_k'
-import {rowsPair} from './rows_pair'
+import {actBlockBytes, rowsPair} from './rows_pair'
 
 /**
  * Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). With two rows at a time (half a group
@@ -40,11 +40,11 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 }
 
 /**
- * One position of a grouped Q4_K matrix against Q8KY activations (Q6 false), or of a Q6_K one
- * against Q8KX, at x, results to out, two rows at a time as the plain one-position kernels: each
- * column chunk of a group is `g` rows of n blocks, one after another.
+ * One position of a grouped Q4_K matrix against Q8KY activations (Q6 false; with R on relaxed SIMD
+ * against Q8KN), or of a Q6_K one against Q8KX, at x, results to out, two rows at a time as the
+ * plain one-position kernels: each column chunk of a group is `g` rows of n blocks, one after another.
  */
-@inline function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool): void {
+@inline export function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool, R: bool = false): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const nb = <usize>rowBytes / blockBytes
   const chunk = groupChunkBlocks(nb)
@@ -54,7 +54,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
     const o0 = out + (<usize>g0 << 2)
     for (let c0: usize = 0; c0 < nb; c0 += chunk) {
       const n = min<usize>(nb, c0 + chunk) - c0
-      rowsPair(base + g * c0 * blockBytes, n * blockBytes, <i32>g, n, x + c0 * 576, o0, c0 > 0, Q6)
+      rowsPair(base + g * c0 * blockBytes, n * blockBytes, <i32>g, n, x + c0 * actBlockBytes(false, R), o0, c0 > 0, Q6, false, R)
     }
   }
 }

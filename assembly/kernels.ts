@@ -17,6 +17,8 @@
  *     sums as in Q8KX. One position of Q4_K reads it (q4k_matvec_y).
  *   Q8KB, 320 bytes per 256 values: Q8KX with i8 values (16 q[256] in the same order, 272 bsum32,
  *     288 bsum16), widened on load (v128.load8x8_s) by the one-position Q6_K kernel of wide rows
+ *   Q8KN, 320 bytes per 256 values: Q8KB with the values in their natural order (a Q4_K nibble meets
+ *     its activation byte for byte), for the relaxed-SIMD kernels (relaxed.ts, kernels_relaxed.ts)
  *   Q80X, 80 bytes per 32 values: 0 f32 d (the fp16-rounded scale), 16 i16 q[32] in order.
  * Widening once per activation vector lets every weight row use i32x4.dot_i16x8_s directly; the
  * de-interleaving matches weight nibbles pulled out of 16-bit lanes (even byte = low 8 bits).
@@ -28,7 +30,8 @@
  *
  * Files: common.ts (fp16, sums, the batching scheme), quantize.ts (activation preparation), q4_k.ts,
  * q6_k.ts, q8_0.ts (8-bit paths), rows_pair.ts (one position two rows at a time, for both),
- * grouped.ts (Q4_K / Q6_K in the grouped layout), float_k.ts
+ * grouped.ts (Q4_K / Q6_K in the grouped layout), relaxed.ts (relaxed SIMD: the second build,
+ * kernels_relaxed.ts), float_k.ts
  * (Q4_K / Q6_K against F32X), float.ts (F32 / F16 weights).
  *
  * Weight layouts: a matrix is its rows one after another (rowBytes each), except in the grouped
@@ -43,7 +46,7 @@
  * first output slot before the result (common.ts pin) only order V8's code.
  */
 
-export {quantize_q8k, quantize_q8kx, quantize_q8ky, quantize_q8kb, quantize_q8_0x, prepare_f32x} from './quantize'
+export {quantize_q8k, quantize_q8kx, quantize_q8ky, quantize_q8kb, quantize_q8kn, quantize_q8_0x, prepare_f32x} from './quantize'
 export {q4k_matmul, q4k_matvec_y} from './q4_k'
 export {q6k_matmul, q6k_matvec_b} from './q6_k'
 export {q4k_matmul_g, q4k_matvec_y_g, q6k_matmul_g} from './grouped'

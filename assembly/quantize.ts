@@ -65,11 +65,12 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
 /**
  * As quantize_q8k, into the Q8KX layout (576 bytes per block: i16 values), with Y into Q8KY (Q8KX
  * with each group's values times the factor of the Q4_K lanes they meet), or with B into Q8KB (320
- * bytes: i8 values in the same order, bsums at 272 and 288); see the top of kernels.ts. Four
+ * bytes: i8 values in the same order, bsums at 272 and 288), with B and N into Q8KN (Q8KB's layout,
+ * the values in their natural order); see the top of kernels.ts. Four
  * values a step: round to nearest even (f32x4.nearest, as nearest<f32>), at most 127, narrowed
  * and de-interleaved by shuffles (evens, then odds, per group of 16). The sums are of the values.
  */
-@inline function quantizeK(xPtr: usize, n: i32, outPtr: usize, B: bool, Y: bool = false): void {
+@inline function quantizeK(xPtr: usize, n: i32, outPtr: usize, B: bool, Y: bool = false, N: bool = false): void {
   const nb = <usize>(n >> 8)
   const bytes: usize = B ? 320 : 576
   const bsum32: usize = B ? 272 : 528
@@ -90,7 +91,9 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
       const v3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(sc, v128.load(xg, 48)))), top)
       const lo = i16x8.narrow_i32x4_s(v0, v1) // values 0-7 of the group
       const hi = i16x8.narrow_i32x4_s(v2, v3) // 8-15
-      if (B) {
+      if (B && N) {
+        v128.store(y + 16 + (g << 4), i8x16.narrow_i16x8_s(lo, hi))
+      } else if (B) {
         v128.store(y + 16 + (g << 4), i8x16.shuffle(i8x16.narrow_i16x8_s(lo, hi), lo, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15))
       } else {
         let ev = i8x16.shuffle(lo, hi, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29)
@@ -126,6 +129,11 @@ export function quantize_q8ky(xPtr: usize, n: i32, outPtr: usize): void {
 /** n f32 -> Q8KB (the Q8KX order in bytes), for the one-position kernels of wide Q6_K rows. */
 export function quantize_q8kb(xPtr: usize, n: i32, outPtr: usize): void {
   quantizeK(xPtr, n, outPtr, true)
+}
+
+/** n f32 -> Q8KN (Q8KB's layout, values in their natural order), for the relaxed-SIMD kernels (relaxed.ts). */
+export function quantize_q8kn(xPtr: usize, n: i32, outPtr: usize): void {
+  quantizeK(xPtr, n, outPtr, true, false, true)
 }
 
 /** roundf: nearest, halves away from zero. */

@@ -1,11 +1,18 @@
 /**
  * One position of the Q4_K and Q6_K kernels, two rows at a time: how rows are paired, for plain
  * rows and for the column chunks of the grouped layout. The blocks of a pair are q4_k.ts
- * q4kBlockPairY (Q8KY activations) and q6_k.ts q6kBlockPair (Q8KX, or with B Q8KB).
+ * q4kBlockPairY (Q8KY activations), relaxed.ts q4kBlockPairR (Q8KN; relaxed SIMD, only in the
+ * relaxed build) and q6_k.ts q6kBlockPair (Q8KX, or with B Q8KB).
  */
 import {Q8KB_BYTES} from './common'
 import {q4kBlockPairY} from './q4_k'
 import {q6kBlockPair} from './q6_k'
+import {q4kBlockPairR} from './relaxed'
+
+/** Bytes of one position's activations per block for the kernel chosen by (B, R): Q8KB and Q8KN 320, Q8KX and Q8KY 576. */
+@inline export function actBlockBytes(B: bool, R: bool): usize {
+  return B || R ? Q8KB_BYTES : 576
+}
 
 /**
  * One position of `rows` Q4_K rows (Q6 false) or Q6_K rows of nb blocks, rowStride bytes apart from
@@ -13,11 +20,11 @@ import {q6kBlockPair} from './q6_k'
  * there, for column chunks after the first). Row r goes with row r + ceil(rows / 2), the last of an
  * odd count with itself: rows far apart are two sequential streams, where adjacent rows, one
  * interleaved stream, ran at half the speed from memory (Zen 4, Q4_K: 4.5 GB/s against 10.0; from
- * L2 both ran ~10).
+ * L2 both ran ~10). R: Q4_K on relaxed SIMD against Q8KN (a constant; only the relaxed build sets it).
  */
-@inline export function rowsPair(wPtr: usize, rowStride: usize, rows: i32, nb: usize, x: usize, out: usize, more: bool, Q6: bool, B: bool = false): void {
+@inline export function rowsPair(wPtr: usize, rowStride: usize, rows: i32, nb: usize, x: usize, out: usize, more: bool, Q6: bool, B: bool = false, R: bool = false): void {
   const blockBytes: usize = Q6 ? 210 : 144
-  const xb: usize = B ? Q8KB_BYTES : 576
+  const xb = actBlockBytes(B, R)
   const h = (rows + 1) >> 1
   for (let r = 0; r < h; r++) {
     const s = r + h < rows ? r + h : r
@@ -26,7 +33,7 @@ import {q6kBlockPair} from './q6_k'
     let S = more ? f32x4.replace_lane(f32x4.splat(load<f32>(o)), 1, load<f32>(o2)) : f32x4.splat(0)
     for (let i: usize = 0; i < nb; i++) {
       const b = w + i * blockBytes, b2 = w2 + i * blockBytes
-      S = Q6 ? q6kBlockPair(b, b2, x + i * xb, S, o, B) : q4kBlockPairY(b, b2, x + i * xb, S, o)
+      S = Q6 ? q6kBlockPair(b, b2, x + i * xb, S, o, B) : R ? q4kBlockPairR(b, b2, x + i * xb, S, o) : q4kBlockPairY(b, b2, x + i * xb, S, o)
     }
     store<f32>(o, f32x4.extract_lane(S, 0))
     if (s != r) store<f32>(o2, f32x4.extract_lane(S, 1))

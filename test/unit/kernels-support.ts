@@ -1,4 +1,5 @@
 /** Helpers for the kernel tests: a seeded generator and error measures. Not a test file itself. */
+import {f32ToFp16} from '../../src/kernels/fp16.js'
 
 /** mulberry32: a small seeded generator of uniform floats in [0, 1). */
 export function rng(seed: number): () => number {
@@ -21,6 +22,14 @@ export function gaussian(n: number, seed: number, sigma = 1): Float32Array {
     out[i] = sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r())
   }
   return out
+}
+
+/** Random k-quant / Q8_0 rows: random bytes (every nibble and scale pattern) with sane fp16 scales at the offsets halfAt of each block. */
+export function randomQuantRows(blockBytes: number, halfAt: number[], blocks: number, seed: number): Uint8Array {
+  const w = randomBytes(blocks * blockBytes, seed)
+  const s = gaussian(blocks * 2, seed + 7, 0.01)
+  for (let b = 0; b < blocks; b++) halfAt.forEach((f, i) => putU16(w, b * blockBytes + f, f32ToFp16(Math.abs(s[2 * b + i]))))
+  return w
 }
 
 /** n random bytes from a seeded generator. */

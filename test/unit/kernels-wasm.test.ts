@@ -23,7 +23,7 @@ import {
   WASM_PATH, wasmFloatKernelFor, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
 import {columnChunks, groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
-import {gaussian, putU16, randomBytes} from './kernels-support.js'
+import {gaussian, putU16, randomQuantRows} from './kernels-support.js'
 
 /** Float path: |fast - reference| / sum |w x| (f32 lanes vs the reference's f64 sum). */
 const MAX_FLOAT_REL = 1e-5
@@ -47,14 +47,6 @@ function putFloats(v: Float32Array, misalign = 0): number {
 }
 function floatsAt(at: number, n: number): Float32Array {
   return new Float32Array(heap.slice(at, at + 4 * n).buffer)
-}
-
-/** Random k-quant / Q8_0 rows: random bytes (every nibble and scale pattern) with sane fp16 scales. */
-function randomQuantRows(blockBytes: number, halfAt: number[], blocks: number, seed: number): Uint8Array {
-  const w = randomBytes(blocks * blockBytes, seed)
-  const s = gaussian(blocks * 2, seed + 7, 0.01)
-  for (let b = 0; b < blocks; b++) halfAt.forEach((f, i) => putU16(w, b * blockBytes + f, f32ToFp16(Math.abs(s[2 * b + i]))))
-  return w
 }
 
 describe('kernels: WebAssembly SIMD vs reference', function () {
@@ -91,7 +83,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
       'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g',
-      'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb', 'quantize_q8kx', 'quantize_q8ky',
+      'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb', 'quantize_q8kn', 'quantize_q8kx', 'quantize_q8ky',
     ])
   })
 

@@ -25,6 +25,7 @@
  *   quantize_q8ky(xPtr, n, outPtr)     n f32 -> Q8KY (576 bytes / 256 values: Q8KX scaled per group
  *                                      for the Q4_K nibble lanes), for one position of Q4_K
  *   quantize_q8kb(xPtr, n, outPtr)     n f32 -> Q8KB (320 bytes / 256 values: Q8KX's values as bytes)
+ *   quantize_q8kn(xPtr, n, outPtr)     n f32 -> Q8KN (Q8KB's layout, the values in natural order)
  *   quantize_q8_0x(xPtr, n, outPtr)    n f32 -> Q80X (80 bytes / 32 values; as quantizeRowQ8_0), for Q8_0
  *   q4k_matmul(wPtr, rowBytes, rows, xPtr, nPos, outPtr)
  *   q6k_matmul(...), q8_0_matmul(...)  out[p * rows + r] = row r . activation p (prepared as above,
@@ -37,6 +38,9 @@
  *                                      (grouped.ts); rows: whole groups of ROW_GROUP
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
+ *   q4k_matvec_r(...), q4k_matvec_r_g(...)  only in the relaxed build (dist/wasm/kernels-relaxed.wasm,
+ *                                      relaxed.ts): one position of Q4_K against Q8KN on relaxed SIMD
+ *                                      (the same sums), plain rows and the grouped layout
  *   prepare_f32x(xPtr, n, outPtr)      n f32 -> F32X (1120 bytes / 256 values: de-interleaved x and
  *                                      partial sums, see assembly/kernels.ts), for the two below
  *   q4k_f32_matmul(...), q6k_f32_matmul(...)  the float path of Q4_K / Q6_K (within 1e-5 of
@@ -48,6 +52,7 @@ import {fileURLToPath} from 'node:url'
 
 import {LlmfragError} from '../../errors.js'
 import {GGMLType, ggmlTypeName} from '../../gguf/ggml-types.js'
+import {enableRelaxedSimd} from './relaxed.js'
 
 /** Bytes of Q8KX activations per 256 values. */
 export const Q8KX_BLOCK_BYTES = 576
@@ -88,6 +93,7 @@ export interface WasmKernelExports {
   readonly quantize_q8kx: QuantizeFn
   readonly quantize_q8ky: QuantizeFn
   readonly quantize_q8kb: QuantizeFn
+  readonly quantize_q8kn: QuantizeFn
   readonly quantize_q8_0x: QuantizeFn
   readonly q4k_matmul: MatmulFn
   readonly q6k_matmul: MatmulFn
@@ -102,28 +108,47 @@ export interface WasmKernelExports {
   readonly prepare_f32x: QuantizeFn
   readonly q4k_f32_matmul: MatmulFn
   readonly q6k_f32_matmul: MatmulFn
+  /** Only in the relaxed build. */
+  readonly q4k_matvec_r?: MatmulFn
+  readonly q4k_matvec_r_g?: MatmulFn
 }
 
 /** dist/wasm/kernels.wasm: three levels up from src/kernels/wasm/ (tsx) and dist/kernels/wasm/ alike. */
 export const WASM_PATH = fileURLToPath(new URL('../../../dist/wasm/kernels.wasm', import.meta.url))
+/** The relaxed-SIMD build: every kernel of kernels.wasm plus those of assembly/relaxed.ts. */
+export const RELAXED_WASM_PATH = fileURLToPath(new URL('../../../dist/wasm/kernels-relaxed.wasm', import.meta.url))
 
-let compiled: object | undefined
+const compiled = new Map<boolean, object>()
 
-/** The compiled module (synchronous, cached: 16 KB of code compiles in milliseconds). */
-export function wasmKernelModule(): object {
-  if (compiled) return compiled
-  if (!existsSync(WASM_PATH)) {
-    throw new LlmfragError('INTERNAL', `the WebAssembly kernels are not built: ${WASM_PATH} is missing`, {
+/**
+ * The compiled module (synchronous, cached: 16 KB of code compiles in milliseconds); with `relaxed`
+ * the relaxed-SIMD build, after turning relaxed SIMD on for the process (relaxed.ts).
+ */
+export function wasmKernelModule(relaxed = false): object {
+  const cached = compiled.get(relaxed)
+  if (cached) return cached
+  const path = relaxed ? RELAXED_WASM_PATH : WASM_PATH
+  if (!existsSync(path)) {
+    throw new LlmfragError('INTERNAL', `the WebAssembly kernels are not built: ${path} is missing`, {
       hints: ['run `npm run build` (or `npm run build:wasm`) in the llmfrag checkout', 'use --safe-mode to run on the reference kernels'],
     })
   }
-  compiled = new wasm.Module(readFileSync(WASM_PATH))
-  return compiled
+  if (relaxed) enableRelaxedSimd()
+  const module = new wasm.Module(readFileSync(path))
+  compiled.set(relaxed, module)
+  return module
 }
 
-/** An instance of the kernels over `memory` (see the contract above). */
-export function instantiateWasmKernels(memory: SharedWasmMemory): WasmKernelExports {
-  return new wasm.Instance(wasmKernelModule(), {env: {memory}}).exports
+/** An instance of the kernels over `memory` (see the contract above); `relaxed`: of the relaxed-SIMD build. */
+export function instantiateWasmKernels(memory: SharedWasmMemory, relaxed = false): WasmKernelExports {
+  return new wasm.Instance(wasmKernelModule(relaxed), {env: {memory}}).exports
+}
+
+/** A kernel only the relaxed build exports, or INTERNAL when `k` is an instance of the base build. */
+function relaxedExport(k: WasmKernelExports, name: 'q4k_matvec_r' | 'q4k_matvec_r_g'): MatmulFn {
+  const f = k[name]
+  if (!f) throw new LlmfragError('INTERNAL', `kernel ${name} runs only on the relaxed-SIMD build (instantiateWasmKernels(memory, true))`)
+  return f
 }
 
 /** A new shared memory of `bytes` (rounded up to pages) that the kernels can import. */
@@ -149,13 +174,15 @@ export interface WasmTypeKernel {
   matmul(k: WasmKernelExports, wPtr: number, rowBytes: number, rows: number, actPtr: number, nPos: number, outPtr: number): void
 }
 
-export type ActivationFormat = 'q8kx' | 'q8ky' | 'q8kb' | 'q80x' | 'f32x' | 'f32'
+export type ActivationFormat = 'q8kx' | 'q8ky' | 'q8kb' | 'q8kn' | 'q80x' | 'f32x' | 'f32'
 /** Added to a type's id for its Q8KB kernel. */
 const BYTE_VARIANT = 0x100
 /** Added to a type's id for its kernel of the grouped layout. */
 const GROUPED_VARIANT = 0x200
 /** Added to a type's id for its one-position kernel on Q8KY. */
 const ONE_VARIANT = 0x400
+/** Added to a type's id for its one-position kernel on relaxed SIMD (Q8KN). */
+const RELAXED_VARIANT = 0x800
 
 /**
  * A prepared-activation format of `bytesPerBlock` bytes a block of `valuesPerBlock` values, made by
@@ -175,6 +202,7 @@ function blockFormat<F extends ActivationFormat>(format: F, valuesPerBlock: numb
 const q8kx = blockFormat('q8kx', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8kx)
 const q8ky = blockFormat('q8ky', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8ky)
 const q8kb = blockFormat('q8kb', 256, Q8KB_BLOCK_BYTES, (k) => k.quantize_q8kb)
+const q8kn = blockFormat('q8kn', 256, Q8KB_BLOCK_BYTES, (k) => k.quantize_q8kn)
 const float = {
   format: 'f32' as const,
   activationBytes: (): number => 0,
@@ -200,6 +228,14 @@ const groupedOneTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + ONE_VARIANT + GROUPED_VARIANT, ...q8ky, matmul: (k, ...a) => k.q4k_matvec_y_g(...a)}],
 ])
 
+/** The one-position kernels on relaxed SIMD (Q8KN), by type: plain rows, and the grouped layout. */
+const relaxedOneTable = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + RELAXED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q4k_matvec_r')(...a)}],
+])
+const relaxedGroupedOneTable = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + RELAXED_VARIANT + GROUPED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q4k_matvec_r_g')(...a)}],
+])
+
 /** The Q8KB kernels, by type. */
 const byteTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + BYTE_VARIANT, ...q8kb, matmul: (k, ...a) => k.q6k_matvec_b(...a)}],
@@ -212,7 +248,7 @@ const groupedTable = new Map<GGMLType, WasmTypeKernel>([
 ])
 
 /** Every 8-bit and plain float kernel by its id, as worker threads look them up. */
-const byId = new Map([table, oneTable, groupedOneTable, byteTable, groupedTable].flatMap((t) => [...t.values()].map((k) => [k.id, k] as const)))
+const byId = new Map([table, oneTable, groupedOneTable, relaxedOneTable, relaxedGroupedOneTable, byteTable, groupedTable].flatMap((t) => [...t.values()].map((k) => [k.id, k] as const)))
 
 const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
 /** Float-activation kernels (no 8-bit rounding of the activations). */
@@ -229,17 +265,18 @@ const floatTable = new Map<GGMLType, WasmTypeKernel>([
  * reference kernels). With `shape`, the kernel for that product: one position of Q4_K reads Q8KY
  * activations, one position of a Q6_K matrix at least BYTE_ACTIVATION_MIN_COLS wide Q8KB (the same
  * sums, bit for bit). `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels
- * read Q8KX, or Q8KY for one position of Q4_K.
+ * read Q8KX, or Q8KY for one position of Q4_K. `relaxed`: one position of Q4_K runs on relaxed SIMD
+ * (Q8KN; the kernel instances must be of the relaxed build).
  */
-export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false): WasmTypeKernel | undefined {
+export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false, relaxed = false): WasmTypeKernel | undefined {
   const one = shape?.nPos === 1
   if (grouped) {
-    const g = (one ? groupedOneTable.get(type) : undefined) ?? groupedTable.get(type)
+    const g = (one && relaxed ? relaxedGroupedOneTable.get(type) : undefined) ?? (one ? groupedOneTable.get(type) : undefined) ?? groupedTable.get(type)
     if (!g) throw new LlmfragError('INTERNAL', `no kernel for ${ggmlTypeName(type)} weights in the grouped layout`)
     return g
   }
   if (shape && one) {
-    const k = oneTable.get(type) ?? (shape.cols >= byteMinCols ? byteTable.get(type) : undefined)
+    const k = (relaxed ? relaxedOneTable.get(type) : undefined) ?? oneTable.get(type) ?? (shape.cols >= byteMinCols ? byteTable.get(type) : undefined)
     if (k) return k
   }
   return table.get(type)

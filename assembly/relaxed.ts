@@ -1,0 +1,103 @@
+/**
+ * Kernels on relaxed SIMD (i16x8.relaxed_dot_i8x16_i7x16_s: pmaddubsw on x64), built only into
+ * dist/wasm/kernels-relaxed.wasm (kernels_relaxed.ts), which the engine runs with --relaxed-simd
+ * (Node 20 validates these instructions only after V8's --experimental-wasm-relaxed-simd; see
+ * src/kernels/wasm/relaxed.ts). Every result equals the base kernels' bit for bit: the byte dots
+ * are exact for these operands (weights 0..63, activations -127..127: a pair sums to at most
+ * 2 * 63 * 127, far from the i16 saturation that makes the instruction "relaxed").
+ */
+import {dot, halves, hsum4, pin, Q8KB_BSUM32} from './common'
+import {q4kScales} from './q4_k'
+
+// Speed notes (Zen 4, V8 11.3, 14336 x 4096, one thread, one position): Q4_K two rows at a time
+// on Q8KN 13.4-13.5 GB/s, against 10.3-10.4 for q4kBlockPairY on Q8KY. With each sub-block's scale
+// taken by i16x8 shuffles (three instructions each on x64) it ran 11.2; as i32 lanes holding the
+// scale twice (sc | sc << 16), one vpshufd.
+
+/** Both halves of a sub-block: the byte dots of 32 activations (x0, x1) with 32 weights (q0, q1), as i16 pairs. */
+@inline function nibbleDots(x0: v128, x1: v128, q0: v128, q1: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return unreachable() // the base build compiles no relaxed instruction
+  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, q0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, q1))
+}
+
+/** The high nibbles of 16 bytes w as bytes. */
+@inline function high(w: v128, m: v128): v128 {
+  return v128.and(i16x8.shr_u(w, 4), m)
+}
+
+/** The eight 6-bit values of u8 lanes 0-7 of sm, in i32 lanes lo (0-3) and hi (4-7) as v | v << 16: an i16 splat is one i32 shuffle. */
+@inline function twiceLow(sm: v128): v128 {
+  const v = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(sm))
+  return v128.or(v, i32x4.shl(v, 16))
+}
+@inline function twiceHigh(sm: v128): v128 {
+  const v = i32x4.extend_high_i16x8_u(i16x8.extend_low_i8x16_u(sm))
+  return v128.or(v, i32x4.shl(v, 16))
+}
+
+/**
+ * q4_k.ts q4kBlockPairY on relaxed SIMD: two Q4_K blocks (rows r at b, s at b2) against one Q8KN
+ * block at x (Q8_K values as bytes in their natural order: a nibble meets its activation byte for
+ * byte). A sub-block's 32 products sum in i16 pairs (|lane| <= 4 * 15 * 127), which one i16 dot
+ * with the scale splat widens, scales and sums: isum = sum of sc * products exactly, as
+ * vecDotQ4KQ8K. S, o and the float steps as q4kBlockPairY.
+ */
+@inline export function q4kBlockPairR(b: usize, b2: usize, x: usize, S: v128, o: usize): v128 {
+  const m = i8x16.splat(0x0f)
+  const smR = q4kScales(b), smS = q4kScales(b2)
+  const rlo = twiceLow(smR), rhi = twiceHigh(smR), slo = twiceLow(smS), shi = twiceHigh(smS)
+  let accR = i32x4.splat(0), accS = i32x4.splat(0)
+  { // chunk 0: sub-blocks 0 (A, low nibbles) and 1 (B, high nibbles)
+    const q = b + 16, q2 = b2 + 16, xc = x + 16
+    const w0 = v128.load(q), w1 = v128.load(q, 16), v0 = v128.load(q2), v1 = v128.load(q2, 16)
+    let x0 = v128.load(xc), x1 = v128.load(xc, 16)
+    const aR = nibbleDots(x0, x1, v128.and(w0, m), v128.and(w1, m)), aS = nibbleDots(x0, x1, v128.and(v0, m), v128.and(v1, m))
+    pin(o, aR); pin(o, aS)
+    x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
+    const bR = nibbleDots(x0, x1, high(w0, m), high(w1, m)), bS = nibbleDots(x0, x1, high(v0, m), high(v1, m))
+    accR = i32x4.add(accR, i32x4.add(dot(aR, i32x4.shuffle(rlo, rlo, 0, 0, 0, 0)), dot(bR, i32x4.shuffle(rlo, rlo, 1, 1, 1, 1))))
+    accS = i32x4.add(accS, i32x4.add(dot(aS, i32x4.shuffle(slo, slo, 0, 0, 0, 0)), dot(bS, i32x4.shuffle(slo, slo, 1, 1, 1, 1))))
+    pin(o, accR); pin(o, accS)
+  }
+  { // chunk 1: sub-blocks 2 (A, low nibbles) and 3 (B, high nibbles)
+    const q = b + 48, q2 = b2 + 48, xc = x + 80
+    const w0 = v128.load(q), w1 = v128.load(q, 16), v0 = v128.load(q2), v1 = v128.load(q2, 16)
+    let x0 = v128.load(xc), x1 = v128.load(xc, 16)
+    const aR = nibbleDots(x0, x1, v128.and(w0, m), v128.and(w1, m)), aS = nibbleDots(x0, x1, v128.and(v0, m), v128.and(v1, m))
+    pin(o, aR); pin(o, aS)
+    x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
+    const bR = nibbleDots(x0, x1, high(w0, m), high(w1, m)), bS = nibbleDots(x0, x1, high(v0, m), high(v1, m))
+    accR = i32x4.add(accR, i32x4.add(dot(aR, i32x4.shuffle(rlo, rlo, 2, 2, 2, 2)), dot(bR, i32x4.shuffle(rlo, rlo, 3, 3, 3, 3))))
+    accS = i32x4.add(accS, i32x4.add(dot(aS, i32x4.shuffle(slo, slo, 2, 2, 2, 2)), dot(bS, i32x4.shuffle(slo, slo, 3, 3, 3, 3))))
+    pin(o, accR); pin(o, accS)
+  }
+  { // chunk 2: sub-blocks 4 (A, low nibbles) and 5 (B, high nibbles)
+    const q = b + 80, q2 = b2 + 80, xc = x + 144
+    const w0 = v128.load(q), w1 = v128.load(q, 16), v0 = v128.load(q2), v1 = v128.load(q2, 16)
+    let x0 = v128.load(xc), x1 = v128.load(xc, 16)
+    const aR = nibbleDots(x0, x1, v128.and(w0, m), v128.and(w1, m)), aS = nibbleDots(x0, x1, v128.and(v0, m), v128.and(v1, m))
+    pin(o, aR); pin(o, aS)
+    x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
+    const bR = nibbleDots(x0, x1, high(w0, m), high(w1, m)), bS = nibbleDots(x0, x1, high(v0, m), high(v1, m))
+    accR = i32x4.add(accR, i32x4.add(dot(aR, i32x4.shuffle(rhi, rhi, 0, 0, 0, 0)), dot(bR, i32x4.shuffle(rhi, rhi, 1, 1, 1, 1))))
+    accS = i32x4.add(accS, i32x4.add(dot(aS, i32x4.shuffle(shi, shi, 0, 0, 0, 0)), dot(bS, i32x4.shuffle(shi, shi, 1, 1, 1, 1))))
+    pin(o, accR); pin(o, accS)
+  }
+  { // chunk 3: sub-blocks 6 (A, low nibbles) and 7 (B, high nibbles)
+    const q = b + 112, q2 = b2 + 112, xc = x + 208
+    const w0 = v128.load(q), w1 = v128.load(q, 16), v0 = v128.load(q2), v1 = v128.load(q2, 16)
+    let x0 = v128.load(xc), x1 = v128.load(xc, 16)
+    const aR = nibbleDots(x0, x1, v128.and(w0, m), v128.and(w1, m)), aS = nibbleDots(x0, x1, v128.and(v0, m), v128.and(v1, m))
+    pin(o, aR); pin(o, aS)
+    x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
+    const bR = nibbleDots(x0, x1, high(w0, m), high(w1, m)), bS = nibbleDots(x0, x1, high(v0, m), high(v1, m))
+    accR = i32x4.add(accR, i32x4.add(dot(aR, i32x4.shuffle(rhi, rhi, 2, 2, 2, 2)), dot(bR, i32x4.shuffle(rhi, rhi, 3, 3, 3, 3))))
+    accS = i32x4.add(accS, i32x4.add(dot(aS, i32x4.shuffle(shi, shi, 2, 2, 2, 2)), dot(bS, i32x4.shuffle(shi, shi, 3, 3, 3, 3))))
+    pin(o, accR); pin(o, accS)
+  }
+  const bsum = v128.load(x, Q8KB_BSUM32)
+  const ints = hsum4(accR, dot(i16x8.extend_high_i8x16_u(smR), bsum), accS, dot(i16x8.extend_high_i8x16_u(smS), bsum))
+  const dd = halves(v128.load32_lane(b2, v128.load32_zero(b), 1), false) // dR, dminR, dS, dminS
+  const p = f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(ints))
+  return f32x4.sub(f32x4.add(S, i32x4.shuffle(p, p, 0, 2, 0, 2)), i32x4.shuffle(p, p, 1, 3, 1, 3))
+}

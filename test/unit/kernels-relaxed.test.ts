@@ -1,0 +1,162 @@
+/**
+ * The relaxed-SIMD build (dist/wasm/kernels-relaxed.wasm, --relaxed-simd) against the scalar
+ * references: one position of Q4_K on Q8KN activations bit for bit, plain rows and the grouped
+ * layout; and the base build compiled without a single relaxed instruction (a fresh process, with
+ * no V8 flag, validates it).
+ */
+import {expect} from 'chai'
+import {execFileSync} from 'node:child_process'
+import {readdirSync, readFileSync, statSync} from 'node:fs'
+
+import {GGMLType} from '../../src/gguf/ggml-types.js'
+import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
+import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
+import {quantizeRowQ4K} from '../../src/kernels/quantize-k.js'
+import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
+import {
+  createSharedMemory, instantiateWasmKernels, Q8KB_BLOCK_BYTES, RELAXED_WASM_PATH, requireWasmKernel, WASM_PATH, wasmKernelFor, type WasmKernelExports,
+} from '../../src/kernels/wasm/kernels-wasm.js'
+import {gaussian, putU16, randomQuantRows} from './kernels-support.js'
+
+const memory = createSharedMemory(48 << 20)
+const heap = new Uint8Array(memory.buffer)
+const view = new DataView(memory.buffer)
+let top = 1024
+/** A bump allocator over the test memory: an offset `misalign` bytes past a 64-byte boundary. */
+function alloc(bytes: number, misalign = 0): number {
+  const at = Math.ceil(top / 64) * 64 + misalign
+  top = at + bytes
+  if (top > heap.length) throw new Error('test memory exhausted')
+  return at
+}
+function put(bytes: Uint8Array, misalign = 0): number {
+  const at = alloc(bytes.length, misalign)
+  heap.set(bytes, at)
+  return at
+}
+
+/** Whether a fresh Node process, without flags, validates the module at `path`. */
+function validatesWithoutFlags(path: string): boolean {
+  const code = `process.stdout.write(String(WebAssembly.validate(require('fs').readFileSync(${JSON.stringify(path)}))))`
+  return execFileSync(process.execPath, ['-e', code], {encoding: 'utf8'}) === 'true'
+}
+
+/** Each row of the Q4_K matrix w (rows of n values) . each of nPos positions of x, as vecDotQ4KQ8K: [position][row]. */
+function reference(w: Uint8Array, rows: number, n: number, x: Float32Array, nPos: number): number[][] {
+  const q8 = new Uint8Array((n / 256) * Q8_K_BLOCK_BYTES)
+  return Array.from({length: nPos}, (_, p) => {
+    quantizeRowQ8K(x, p * n, n, q8, 0)
+    return Array.from({length: rows}, (_, r) => vecDotQ4KQ8K(w, r * (n / 256) * Q4_K_BLOCK_BYTES, n, q8, 0))
+  })
+}
+
+describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
+  let k: WasmKernelExports
+  let base: WasmKernelExports
+  before(() => {
+    k = instantiateWasmKernels(memory, true)
+    base = instantiateWasmKernels(memory)
+  })
+  afterEach(() => {
+    top = 1024
+  })
+
+  it('is built from the current source: every kernel of the base build plus the relaxed ones; the base build has no relaxed instruction', () => {
+    for (const f of readdirSync('assembly').filter((n) => n.endsWith('.ts'))) {
+      expect(statSync(RELAXED_WASM_PATH).mtimeMs, `dist/wasm/kernels-relaxed.wasm is older than assembly/${f}: npm run build:wasm-relaxed`).to.be.at.least(statSync(`assembly/${f}`).mtimeMs)
+    }
+    const wasm = (globalThis as unknown as {WebAssembly: {Module: {new (b: Uint8Array): object; exports(m: object): Array<{name: string}>; imports(m: object): unknown}}}).WebAssembly
+    const names = (path: string): string[] => wasm.Module.exports(new wasm.Module(readFileSync(path))).map((e) => e.name).sort()
+    expect(names(RELAXED_WASM_PATH)).to.deep.equal([...names(WASM_PATH), 'q4k_matvec_r', 'q4k_matvec_r_g'].sort())
+    expect(wasm.Module.imports(new wasm.Module(readFileSync(RELAXED_WASM_PATH)))).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
+    expect(validatesWithoutFlags(WASM_PATH), 'the base build validates on a stock runtime').to.equal(true)
+    if (process.versions.node.startsWith('20.')) expect(validatesWithoutFlags(RELAXED_WASM_PATH), 'Node 20 rejects relaxed SIMD without the flag').to.equal(false)
+  })
+
+  it('quantize_q8kn holds Q8_K\'s d and values in their natural order, with Q8KB\'s 32- and 16-value sums', () => {
+    const n = 3 * 256
+    const x = gaussian(n, 21, 2)
+    x.fill(0, 256, 512) // an all-zero block
+    const xp = alloc(4 * n)
+    heap.set(new Uint8Array(x.buffer), xp)
+    const natural = alloc(3 * Q8KB_BLOCK_BYTES), bytes = alloc(3 * Q8KB_BLOCK_BYTES)
+    k.quantize_q8kn(xp, n, natural)
+    k.quantize_q8kb(xp, n, bytes)
+    const q8 = new Uint8Array(3 * Q8_K_BLOCK_BYTES)
+    quantizeRowQ8K(x, 0, n, q8, 0)
+    const ref = new DataView(q8.buffer)
+    for (let b = 0; b < 3; b++) {
+      const o = natural + b * Q8KB_BLOCK_BYTES
+      expect(view.getFloat32(o, true), `block ${b} d`).to.equal(ref.getFloat32(b * Q8_K_BLOCK_BYTES, true))
+      for (let i = 0; i < 256; i++) expect(view.getInt8(o + 16 + i), `block ${b} value ${i}`).to.equal(ref.getInt8(b * Q8_K_BLOCK_BYTES + 4 + i))
+      expect([...heap.subarray(o + 272, o + 320)], `block ${b} sums`).to.deep.equal([...heap.subarray(bytes + b * Q8KB_BLOCK_BYTES + 272, bytes + (b + 1) * Q8KB_BLOCK_BYTES)])
+    }
+  })
+
+  it('wasmKernelFor picks the relaxed kernels for one position of Q4_K only, plain and grouped; workers find them by id', () => {
+    const plain = wasmKernelFor(GGMLType.Q4_K, {cols: 4096, nPos: 1}, undefined, false, true)
+    const grouped = wasmKernelFor(GGMLType.Q4_K, {cols: 14336, nPos: 1}, undefined, true, true)
+    expect([plain?.format, grouped?.format]).to.deep.equal(['q8kn', 'q8kn'])
+    expect(new Set([plain?.id, grouped?.id, wasmKernelFor(GGMLType.Q4_K, {cols: 4096, nPos: 1})?.id]).size).to.equal(3)
+    for (const g of [plain, grouped]) expect(requireWasmKernel(g?.id ?? -1)).to.equal(g)
+    expect(wasmKernelFor(GGMLType.Q4_K, {cols: 4096, nPos: 2}, undefined, false, true)?.format).to.equal('q8kx')
+    expect(wasmKernelFor(GGMLType.Q6_K, {cols: 4096, nPos: 1}, undefined, false, true)?.format).to.equal('q8kx')
+    if (!plain) throw new Error('no relaxed kernel')
+    expect(() => plain.matmul(base, 0, 144, 1, 0, 1, 0)).to.throw(/relaxed-SIMD build/)
+  })
+
+  for (const [blocks, rows] of [[1, 1], [3, 7], [17, 4], [56, 5], [130, 3]]) {
+    it(`Q4_K x Q8KN, one position: ${rows} rows of ${blocks} blocks equal the reference bit for bit`, () => {
+      const n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES
+      // Half the rows random bytes (every nibble and scale pattern), half quantized Gaussians.
+      const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 30 + blocks)
+      const g = gaussian(n, 31, 0.02)
+      for (let r = 1; r < rows; r += 2) quantizeRowQ4K(g, 0, n, w, r * rowBytes)
+      const x = gaussian(n, 32 + blocks, 1.5)
+      const kernel = wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos: 1}, undefined, false, true)
+      if (!kernel) throw new Error('no relaxed kernel')
+      const wp = put(w, 5)
+      const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, 1, alloc(kernel.activationBytes(n), 16))
+      const out = alloc(4 * rows)
+      kernel.matmul(k, wp, rowBytes, rows, act, 1, out)
+      expect([...new Float32Array(heap.slice(out, out + 4 * rows).buffer)]).to.deep.equal(reference(w, rows, n, x, 1)[0])
+    })
+  }
+
+  it('Q4_K d and dmin that are special halves (inf, NaN, -0, largest, subnormal) give the reference sums', () => {
+    const specials = [0x7c00, 0xfc00, 0x8000, 0x7bff, 0x0001, 0x03ff, 0x7e00, 0x3c00]
+    const blocks = 2, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, rows = specials.length * 2
+    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 77)
+    specials.forEach((h, i) => { // row 2i: d special in its second block; row 2i + 1: dmin special in its first
+      putU16(w, 2 * i * rowBytes + Q4_K_BLOCK_BYTES, h)
+      putU16(w, (2 * i + 1) * rowBytes + 2, h)
+    })
+    const x = gaussian(n, 78)
+    const want = reference(w, rows, n, x, 1)[0]
+    expect(want.some((v) => !Number.isFinite(v))).to.equal(true)
+    const kernel = requireWasmKernel(wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos: 1}, undefined, false, true)?.id ?? -1)
+    const out = alloc(4 * rows)
+    kernel.matmul(k, put(w), rowBytes, rows, kernel.prepare(k, put(new Uint8Array(x.buffer)), n, 1, alloc(kernel.activationBytes(n))), 1, out)
+    expect([...new Float32Array(heap.slice(out, out + 4 * rows).buffer)]).to.deep.equal(want)
+  })
+
+  it('Q4_K grouped layout, one position: a group and 5 rows of 130 blocks in calls of whole groups equal the reference bit for bit', () => {
+    const blocks = 130, rows = ROW_GROUP + 5, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES
+    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 190)
+    const g = gaussian(n, 5, 0.02)
+    for (let r = 1; r < rows; r += 3) quantizeRowQ4K(g, 0, n, w, r * rowBytes)
+    const grouped = w.slice()
+    groupRows(grouped, rows, blocks, Q4_K_BLOCK_BYTES)
+    const wp = put(grouped, 3)
+    const x = gaussian(n, 191, 1.2)
+    const want = reference(w, rows, n, x, 1)[0]
+    const kernel = wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos: 1}, 0, true, true)
+    if (!kernel) throw new Error('no relaxed grouped kernel')
+    const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, 1, alloc(kernel.activationBytes(n), 16))
+    for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
+      const out = alloc(4 * (r1 - r0))
+      kernel.matmul(k, wp + r0 * rowBytes, rowBytes, r1 - r0, act, 1, out)
+      expect([...new Float32Array(heap.slice(out, out + 4 * (r1 - r0)).buffer)], `rows ${r0}-${r1}`).to.deep.equal(want.slice(r0, r1))
+    }
+  })
+})
