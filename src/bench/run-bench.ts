@@ -30,7 +30,8 @@ export interface BenchOptions {
   readonly threads: readonly number[]
   readonly iterations: number
   readonly batch: number // n_batch: prompt positions per forward call
-  readonly kernels: 'fast' | 'reference'
+  /** `relaxed`: the fast kernels with one position of Q4_K on relaxed SIMD (--relaxed-simd). */
+  readonly kernels: 'fast' | 'relaxed' | 'reference'
   readonly verify: boolean
   /** Kernel rates, op latencies, frames and sha256 (default true). */
   readonly micro?: boolean
@@ -87,7 +88,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const source = openModelSource(o.model)
   const ctx = Math.max(o.nPrompt, o.nGen, 1)
   const t0 = performance.now()
-  const {model, report} = await loadTransformer(source, {ctx, maxBatch: Math.min(o.batch, ctx), kernels: o.kernels, threads: threadCounts[0],
+  const relaxedSimd = o.kernels === 'relaxed'
+  const {model, report} = await loadTransformer(source, {ctx, maxBatch: Math.min(o.batch, ctx), kernels: o.kernels === 'reference' ? 'reference' : 'fast', relaxedSimd, threads: threadCounts[0],
     verify: o.verify, onProgress: o.onLoadProgress})
   const loadSeconds = (performance.now() - t0) / 1000
   const load = {seconds: loadSeconds, gbps: report.bytes / loadSeconds / 1e9, verified: report.verified, hash_seconds: report.hashSeconds,
@@ -100,7 +102,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   try {
     for (const threads of threadCounts) {
       const m = threads === threadCounts[0] ? model
-        : new Transformer(model.config, model.weights, model.state, await createFastMatmul(model.weights, model.state, {threads}))
+        : new Transformer(model.config, model.weights, model.state, await createFastMatmul(model.weights, model.state, {threads, relaxedSimd}))
       try {
         const record = (test: 'pp' | 'tg', n: number, samplesMs: number[]): void => {
           tests.push(testRecord(info, o, m, test, n, samplesMs, readAt(threads)))

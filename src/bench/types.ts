@@ -55,7 +55,7 @@ export interface BenchTest {
   readonly samples_ts: number[]
   // ours
   readonly test: string // `pp512`, `tg128`
-  readonly kernels: 'fast' | 'reference'
+  readonly kernels: 'fast' | 'relaxed' | 'reference'
   readonly ms_per_token: number
   /** Weight bytes read per second (tg: model size x t/s; pp: the same per position, though a batch reads them once). */
   readonly weights_gbps: number

@@ -4,6 +4,7 @@ import chalk, {chalkStderr} from 'chalk'
 import {ChatSession} from '../chat/session.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {runChatTerminal} from '../cli/chat-terminal.js'
+import {kernelFlags} from '../cli/kernel-flags.js'
 import {chooseModel} from '../cli/model-picker.js'
 import {progressBar} from '../cli/progress.js'
 import {samplingFlags, samplingFromFlags} from '../cli/sampling-flags.js'
@@ -33,6 +34,7 @@ export default class Chat extends BaseCommand {
     'batch-size': Flags.integer({char: 'b', description: 'prompt positions per forward pass [default: 512]', min: 1}),
     threads: Flags.integer({char: 't', description: 'compute threads, this one included [default: the cores available]', min: 1, max: 64}),
     ...samplingFlags,
+    ...kernelFlags,
   }
 
   async run(): Promise<void> {
@@ -47,7 +49,7 @@ export default class Chat extends BaseCommand {
     const bar = progressBar('loading')
     let engine: Engine
     try {
-      engine = await Engine.load(choice.path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, onProgress: bar.update})
+      engine = await Engine.load(choice.path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, relaxedSimd: flags['relaxed-simd'], onProgress: bar.update})
     } finally {
       bar.stop()
     }

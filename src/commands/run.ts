@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {kernelFlags} from '../cli/kernel-flags.js'
 import {progressBar} from '../cli/progress.js'
 import {samplingFlags, samplingFromFlags} from '../cli/sampling-flags.js'
 import {modelPathFromFlags, runServingMode, servingFlags, servingModeRequested} from '../cli/serving-flags.js'
@@ -52,6 +53,7 @@ export default class Run extends BaseCommand {
     'logits-out': Flags.string({description: 'write every prompt position\'s logits here (float32 LE, [n_positions, n_vocab])'}),
     ...samplingFlags,
     ...servingFlags,
+    ...kernelFlags,
   }
 
   async run(): Promise<RunResult | ProductionSummary | TestModeReport> {
@@ -64,7 +66,7 @@ export default class Run extends BaseCommand {
     }
     const sampling = resolveSampling(samplingFromFlags(flags)) // bad values fail before the model loads
     const engine = await this.load(path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, verify: flags.verify,
-      kernels: flags['safe-mode'] ? 'reference' : 'fast'})
+      kernels: flags['safe-mode'] ? 'reference' : 'fast', relaxedSimd: flags['relaxed-simd']})
     const r = engine.loadReport
     if (r.verified && !this.jsonEnabled()) this.note(`llmfrag_perf: verified fragment sha256 while loading: ${r.hashSeconds.toFixed(2)} s of hashing (worker threads) in a ${r.seconds.toFixed(2)} s load`)
 

@@ -37,6 +37,8 @@ export interface ModelLoadOptions extends LoadOptions {
   readonly regionBytes?: number
   /** Columns from which one position of a Q6_K product reads byte activations (default: kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS; tests lower it to run that path on tiny models). */
   readonly byteActivationMinCols?: number
+  /** One position of Q4_K on the relaxed-SIMD kernels (--relaxed-simd; kernels/wasm/relaxed.ts). Default false. */
+  readonly relaxedSimd?: boolean
 }
 
 /** The default thread count: the cores this process may use. */
@@ -59,6 +61,6 @@ export async function loadTransformer(source: ModelSource, options: ModelLoadOpt
   const {weights, report} = await loadWeights(source, config, {...options, verify: options.verify ?? true}, new Arena(options.regionBytes))
   const state = new RunState(config, {ctx, maxBatch})
   const matmul = options.kernels === 'reference' ? referenceMatmul(state)
-    : await createFastMatmul(weights, state, {threads, byteMinCols: options.byteActivationMinCols})
+    : await createFastMatmul(weights, state, {threads, byteMinCols: options.byteActivationMinCols, relaxedSimd: options.relaxedSimd})
   return {model: new Transformer(config, weights, state, matmul), report}
 }

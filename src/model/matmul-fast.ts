@@ -9,6 +9,7 @@
  *   q8ky  (1, maxCols/256 * 576)      Q8KX scaled for the Q4_K nibble lanes, one position of Q4_K
  *   q8kb  (1, maxCols/256 * 320)      Q8KX as bytes, for one position of a wide Q6_K matrix
  *                                     (kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS)
+ *   q8kn  (1, maxCols/256 * 320)      natural-order bytes, one position of Q4_K on relaxed SIMD
  *   q80x  (SLICE, maxCols/32 * 80)    prepared activations for Q8_0 (if the region has any)
  *   out   (threads, SCRATCH_PER_THREAD bytes)  each thread's kernel output, copied to the run state
  * A batch longer than SLICE positions runs as several jobs, which bounds the scratch (a few MB per
@@ -67,6 +68,7 @@ const ACT_FORMATS: ReadonlyArray<[ActivationFormat, (cols: number) => number]> =
   ['q8kx', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
   ['q8ky', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
   ['q8kb', (cols) => Math.ceil(cols / 256) * Q8KB_BLOCK_BYTES],
+  ['q8kn', (cols) => Math.ceil(cols / 256) * Q8KB_BLOCK_BYTES],
   ['q80x', (cols) => Math.ceil(cols / 32) * Q80X_BLOCK_BYTES],
 ]
 
@@ -82,6 +84,8 @@ export interface FastMatmulOptions {
   readonly byteMinCols?: number
   /** Microseconds a waiting thread spins before sleeping (ComputePool). */
   readonly spinMicros?: number
+  /** One position of Q4_K on the relaxed-SIMD kernels (kernels/wasm/relaxed.ts; default false). */
+  readonly relaxedSimd?: boolean
 }
 
 /** All matrices the forward pass multiplies by. */
@@ -93,6 +97,7 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const slice = Math.min(SLICE, state.maxBatch)
   const mats = matricesOf(weights)
   const byteMinCols = o.byteMinCols ?? BYTE_ACTIVATION_MIN_COLS
+  const relaxed = o.relaxedSimd ?? false
   const grouped = groupWideMatrices(weights, mats)
   // Per region: the widest input, and the widest of each prepared format with its positions.
   const regions = new Map<number, {maxCols: number; formats: Map<ActivationFormat, number>}>()
@@ -100,7 +105,7 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
     const r = regions.get(m.slice.region) ?? {maxCols: 0, formats: new Map<ActivationFormat, number>()}
     r.maxCols = Math.max(r.maxCols, m.cols)
     const g = grouped.has(m)
-    for (const [k, positions] of [[wasmKernelFor(m.type, {cols: m.cols, nPos: slice}, byteMinCols, g), slice], [wasmKernelFor(m.type, {cols: m.cols, nPos: 1}, byteMinCols, g), 1]] as const) {
+    for (const [k, positions] of [[wasmKernelFor(m.type, {cols: m.cols, nPos: slice}, byteMinCols, g, relaxed), slice], [wasmKernelFor(m.type, {cols: m.cols, nPos: 1}, byteMinCols, g, relaxed), 1]] as const) {
       if (k) r.formats.set(k.format, Math.max(r.formats.get(k.format) ?? 0, positions * m.cols))
     }
     regions.set(m.slice.region, r)
@@ -118,9 +123,15 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   }
   // Shared buffers the threads write into or read from: 0 the run state, then each layer's keys, then its values.
   const buffers = [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
-  const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers, spinMicros: o.spinMicros})
-  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped)
+  const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
+  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, relaxed)
 }
+
+/**
+ * Matrices already rearranged into the grouped layout: a second FastMatmul over the same weights
+ * (bench's other thread counts) finds them so and must not rearrange them again.
+ */
+const inGroupedLayout = new WeakSet<WeightTensor>()
 
 /**
  * Puts the Q4_K / Q6_K matrices whose rows the kernels take in column chunks into the grouped
@@ -132,9 +143,12 @@ function groupWideMatrices(w: ModelWeights, mats: readonly WeightTensor[]): Set<
   let scratch: Uint8Array | undefined
   for (const m of mats) {
     const nb = m.cols / 256
-    if ((m.type !== GGMLType.Q4_K && m.type !== GGMLType.Q6_K) || m === w.tokenEmbd || grouped.has(m) || !isGrouped(nb)) continue
-    if (!scratch || scratch.length < ROW_GROUP * m.rowBytes) scratch = new Uint8Array(ROW_GROUP * m.rowBytes)
-    groupRows(m.data, m.rows, nb, m.rowBytes / nb, scratch)
+    if ((m.type !== GGMLType.Q4_K && m.type !== GGMLType.Q6_K) || m === w.tokenEmbd || !isGrouped(nb)) continue
+    if (!inGroupedLayout.has(m)) {
+      if (!scratch || scratch.length < ROW_GROUP * m.rowBytes) scratch = new Uint8Array(ROW_GROUP * m.rowBytes)
+      groupRows(m.data, m.rows, nb, m.rowBytes / nb, scratch)
+      inGroupedLayout.add(m)
+    }
     grouped.add(m)
   }
   return grouped
@@ -160,6 +174,7 @@ class FastMatmul implements Matmul {
     maxCols: number,
     private readonly byteMinCols: number,
     private readonly grouped: ReadonlySet<WeightTensor>,
+    private readonly relaxed: boolean,
   ) {
     this.refRow = new Float32Array(maxCols)
   }
@@ -186,9 +201,9 @@ class FastMatmul implements Matmul {
   glu(gate: WeightTensor, up: WeightTensor, x: Float32Array, out: Float32Array, upOut: Float32Array, nRows: number): void {
     // One gated job (each chunk: the same rows of gate and up, combined by the thread that made
     // them) when both matrices run on the same kernel in the same memory; else products then swiglu.
-    const k = (w: WeightTensor): WasmTypeKernel | undefined => wasmKernelFor(w.type, {cols: w.cols, nPos: Math.min(nRows, this.slice)}, this.byteMinCols, this.grouped.has(w))
-    const kg = k(gate)
-    const gated = kg !== undefined && kg.id === k(up)?.id && gate.slice.region === up.slice.region && gate.rows === up.rows && gate.rowBytes === up.rowBytes
+    const np = Math.min(nRows, this.slice)
+    const kg = this.kernel(gate, np)
+    const gated = kg !== undefined && kg.id === this.kernel(up, np)?.id && gate.slice.region === up.slice.region && gate.rows === up.rows && gate.rowBytes === up.rowBytes
     this.products([gate, up], x, [out, upOut], nRows, gated)
     if (!gated) swiglu(out, upOut, nRows * gate.rows)
   }
@@ -219,7 +234,7 @@ class FastMatmul implements Matmul {
     const copied = new Set<number>()
     let parts: MatmulPart[] = []
     ws.forEach((w, j) => {
-      const kernel = wasmKernelFor(w.type, {cols, nPos: np}, this.byteMinCols, this.grouped.has(w))
+      const kernel = this.kernel(w, np)
       if (!kernel) return
       const region = w.slice.region
       const sc = this.regionScratch(w.slice)
@@ -242,6 +257,11 @@ class FastMatmul implements Matmul {
       if (wasmKernelFor(w.type)) return
       matmulRows(w, x.subarray(p0 * cols), outs[j].subarray(p0 * w.rows), np, 0, w.rows, this.refRow)
     })
+  }
+
+  /** The fast kernel of w for np positions (undefined: w's type has none). */
+  private kernel(w: WeightTensor, np: number): WasmTypeKernel | undefined {
+    return wasmKernelFor(w.type, {cols: w.cols, nPos: np}, this.byteMinCols, this.grouped.has(w), this.relaxed)
   }
 
   private runJob(parts: readonly MatmulPart[], np: number, glu: boolean): MatmulPart[] {

@@ -26,6 +26,8 @@ export interface PoolOptions {
   readonly buffers: readonly SharedArrayBuffer[]
   /** Microseconds a waiting thread spins before sleeping (default DEFAULT_SPIN_MICROS; 0 sleeps at once). */
   readonly spinMicros?: number
+  /** Instantiate the relaxed-SIMD build of the kernels (kernels-wasm.ts; default false). */
+  readonly relaxedSimd?: boolean
 }
 
 /**
@@ -65,9 +67,10 @@ export class ComputePool {
     }
     const spinMicros = o.spinMicros ?? DEFAULT_SPIN_MICROS
     const control = new SharedArrayBuffer(CONTROL_BYTES)
-    const main = new ThreadContext(0, control, o.memories, o.buffers)
+    const relaxedSimd = o.relaxedSimd ?? false
+    const main = new ThreadContext(0, control, o.memories, o.buffers, relaxedSimd)
     const workers = Array.from({length: o.threads - 1}, (_, i) =>
-      spawnWorker(import.meta.url, 'worker', {index: i + 1, control, memories: o.memories, buffers: o.buffers, spinMicros} satisfies WorkerInit))
+      spawnWorker(import.meta.url, 'worker', {index: i + 1, control, memories: o.memories, buffers: o.buffers, spinMicros, relaxedSimd} satisfies WorkerInit))
     try {
       await Promise.all(workers.map((w, i) => whenReady(w, i + 1)))
     } catch (err) {

@@ -104,6 +104,8 @@ export interface WorkerInit {
   readonly buffers: readonly SharedArrayBuffer[]
   /** Microseconds to spin on GEN before sleeping in Atomics.wait. */
   readonly spinMicros: number
+  /** Instantiate the relaxed-SIMD build of the kernels (the main thread has turned relaxed SIMD on). */
+  readonly relaxedSimd: boolean
 }
 
 export type FromWorker =

@@ -24,10 +24,11 @@ export class ThreadContext {
     control: SharedArrayBuffer,
     private readonly memories: readonly SharedWasmMemory[],
     buffers: readonly SharedArrayBuffer[],
+    relaxedSimd = false,
   ) {
     this.ctl = new Int32Array(control)
     this.job = new Uint32Array(control, JOB_WORD * 4, JOB_WORDS)
-    this.kernels = memories.map((m) => instantiateWasmKernels(m))
+    this.kernels = memories.map((m) => instantiateWasmKernels(m, relaxedSimd))
     this.heaps = memories.map((m) => new Float32Array(m.buffer))
     this.views = buffers.map((b) => new Float32Array(b))
   }

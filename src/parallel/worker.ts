@@ -15,7 +15,7 @@ if (!port) throw new Error('the compute worker must run as a worker thread')
 let ctx: ThreadContext | undefined
 let seen = 0
 try {
-  ctx = new ThreadContext(init.index, init.control, init.memories, init.buffers)
+  ctx = new ThreadContext(init.index, init.control, init.memories, init.buffers, init.relaxedSimd)
   // Read GEN before saying ready: the first job may be posted the moment `ready` arrives.
   seen = Atomics.load(ctx.ctl, GEN)
   port.postMessage({type: 'ready'} satisfies FromWorker)

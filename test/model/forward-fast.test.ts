@@ -13,7 +13,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {loadTransformer} from '../../src/model/load.js'
-import type {Transformer} from '../../src/model/transformer.js'
+import {createFastMatmul} from '../../src/model/matmul-fast.js'
+import {Transformer} from '../../src/model/transformer.js'
 import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {openModelSource} from '../../src/source/open.js'
 import {synthesize} from '../../src/synth/synthesize.js'
@@ -109,6 +110,7 @@ describe('fast forward pass: batches longer than one job, weights over several m
   let one: Transformer
   let spread: Transformer
   let bytes: Transformer
+  let relaxed: Transformer
   let batch: Float32Array
 
   before(async () => {
@@ -117,6 +119,8 @@ describe('fast forward pass: batches longer than one job, weights over several m
     spread = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2, regionBytes: 8 << 20})).model
     // Every one-position Q6_K product on the byte-activation kernels (by default only rows of 8192 columns; Q4_K has none).
     bytes = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2, byteActivationMinCols: 256})).model
+    // One position of Q4_K on the relaxed-SIMD build (--relaxed-simd).
+    relaxed = (await loadTransformer(openModelSource(fixture.model), {ctx: 96, maxBatch: 80, threads: 2, relaxedSimd: true})).model
     one.forward(tokens, 0, true)
     batch = one.state.logits.slice(0, tokens.length * V)
   })
@@ -124,6 +128,7 @@ describe('fast forward pass: batches longer than one job, weights over several m
     await one?.close()
     await spread?.close()
     await bytes?.close()
+    await relaxed?.close()
   })
 
   it('a 70-position batch gives the one-token-at-a-time logits bit for bit', () => {
@@ -137,6 +142,13 @@ describe('fast forward pass: batches longer than one job, weights over several m
     for (let p = 0; p < tokens.length; p++) {
       bytes.forward([tokens[p]], p)
       expect(bytes.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `position ${p}`).to.equal(true)
+    }
+  })
+
+  it('one token at a time on the relaxed-SIMD kernels (--relaxed-simd, 2 threads) gives the batch logits bit for bit', () => {
+    for (let p = 0; p < tokens.length; p++) {
+      relaxed.forward([tokens[p]], p)
+      expect(relaxed.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `position ${p}`).to.equal(true)
     }
   })
 
@@ -189,6 +201,25 @@ describe('fast forward pass: rows wider than 32 blocks (the grouped layout)', fu
         nb += b[i] * b[i]
       }
       expect(dot / Math.sqrt(na * nb), `cosine to the reference kernels' logits at position ${p}`).to.be.at.least(0.99)
+    }
+  })
+
+  it('a second set of fast kernels over the same weights (bench\'s other thread counts), and the relaxed-SIMD ones, give the same logits bit for bit', async () => {
+    const V = fast.config.vocab
+    fast.forward(tokens, 0, true)
+    const batch = fast.state.logits.slice(0, tokens.length * V)
+    for (const relaxedSimd of [false, true]) {
+      const again = new Transformer(fast.config, fast.weights, fast.state, await createFastMatmul(fast.weights, fast.state, {threads: 1, relaxedSimd}))
+      try {
+        again.forward(tokens, 0, true)
+        expect(again.state.logits.subarray(0, tokens.length * V).every((v, i) => v === batch[i]), `relaxedSimd ${relaxedSimd}: batch`).to.equal(true)
+        for (let p = 0; p < tokens.length; p++) {
+          again.forward([tokens[p]], p)
+          expect(again.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `relaxedSimd ${relaxedSimd}: position ${p}`).to.equal(true)
+        }
+      } finally {
+        await again.matmul.close()
+      }
     }
   })
 })
