@@ -7,9 +7,7 @@
  * chunk to chunk in the output, so the block order, and every result, stays the plain kernels'.
  */
 import {passStart, POS_PASS} from './common'
-import {q4kPassN} from './q4_k'
-import {q6kPassN} from './q6_k'
-import {actBlockBytes, rowsPair} from './rows_pair'
+import {actBlockBytes, passN, rowsPair} from './rows_pair'
 
 /**
  * Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). With two rows at a time (half a group
@@ -60,14 +58,16 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 }
 
 /**
- * nPos positions of a grouped Q4_K (Q6 false) or Q6_K matrix against Q8KX activations, in the
- * passes of the plain kernels (common.ts POS_PASS, two per sweep), each pass over one column chunk
- * of one row, starting from the row's sums so far after the first chunk.
+ * nPos positions of a grouped Q4_K (Q6 false) or Q6_K matrix against Q8KX activations (with R: Q4_K
+ * on relaxed SIMD against Q8KN), in the passes of the plain kernels (common.ts POS_PASS, two per
+ * sweep), each pass over one column chunk of one row, starting from the row's sums so far after the
+ * first chunk.
  */
-@inline function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool): void {
+@inline export function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool, R: bool = false): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const nb = <usize>rowBytes / blockBytes
-  const xs = nb * 576
+  const xb = actBlockBytes(false, R)
+  const xs = nb * xb
   const os = <usize>rows << 2
   const chunk = groupChunkBlocks(nb)
   const passes = (nPos + POS_PASS - 1) / POS_PASS
@@ -78,18 +78,13 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
       const base = wPtr + <usize>g0 * <usize>rowBytes
       for (let c0: usize = 0; c0 < nb; c0 += chunk) {
         const n = min<usize>(nb, c0 + chunk) - c0
-        const x = xPtr + c0 * 576
+        const x = xPtr + c0 * xb
         for (let lr: usize = 0; lr < g; lr++) {
           const w = base + (g * c0 + lr * n) * blockBytes
           const r = <usize>g0 + lr
           const oA = outPtr + ((<usize>pA * <usize>rows + r) << 2), oB = outPtr + ((<usize>pB * <usize>rows + r) << 2)
-          if (Q6) {
-            q6kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
-            if (pC > pB) q6kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
-          } else {
-            q4kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
-            if (pC > pB) q4kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
-          }
+          passN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0, Q6, R)
+          if (pC > pB) passN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0, Q6, R)
         }
       }
     }

@@ -3,8 +3,8 @@
  * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
  * float path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
-import {rowsPair} from './rows_pair'
+import {act, dot, dot4, half, halves, hsum4, loadPass, pin, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
+import {rowsPair, rowsPasses} from './rows_pair'
 
 // Speed notes (as in q4_k.ts). Several positions run in passes of up to 8 (q6kPass): each weight
 // vector is decoded once per pass, (q - 32) * scale as i16, and dotted with each position: ~16.5
@@ -233,23 +233,8 @@ import {rowsPair} from './rows_pair'
  * sweep over the rows.
  */
 export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  const nb = <usize>(rowBytes / 210)
-  const rb = <usize>rowBytes
-  if (nPos == 1) {
-    rowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, true)
-    return
-  }
-  const xs = nb * 576
-  const os = <usize>rows << 2
-  const passes = (nPos + POS_PASS - 1) / POS_PASS
-  for (let k = 0; k < passes; k += 2) {
-    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
-    for (let r = 0; r < rows; r++) {
-      const w = wPtr + <usize>r * rb
-      q6kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
-      if (pC > pB) q6kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
-    }
-  }
+  if (nPos == 1) rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 210), xPtr, outPtr, false, true)
+  else rowsPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
 }
 
 /**

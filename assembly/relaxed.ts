@@ -6,7 +6,7 @@
  * are exact for these operands (weights 0..63, activations -127..127: a pair sums to at most
  * 2 * 63 * 127, far from the i16 saturation that makes the instruction "relaxed").
  */
-import {dot, halves, hsum4, pin, Q8KB_BSUM32} from './common'
+import {dot, half, halves, hsum4, loadPass, pin, Q8KB_BSUM32, Q8KB_BYTES, storePass} from './common'
 import {q4kScales} from './q4_k'
 
 // Speed notes (Zen 4, V8 11.3, 14336 x 4096, one thread, one position): Q4_K two rows at a time
@@ -100,4 +100,87 @@ import {q4kScales} from './q4_k'
   const dd = halves(v128.load32_lane(b2, v128.load32_zero(b), 1), false) // dR, dminR, dS, dminS
   const p = f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(ints))
   return f32x4.sub(f32x4.add(S, i32x4.shuffle(p, p, 0, 2, 0, 2)), i32x4.shuffle(p, p, 1, 3, 1, 3))
+}
+
+/**
+ * A chunk's dot for one position (q4kPassR): sub-block A (low nibbles lo0, lo1) and B (high, hi0,
+ * hi1) against the 64 Q8KN bytes at xc, scaled (sA, sB: the scales as i16 splats) and added to acc.
+ */
+@inline function chunkDot(acc: v128, lo0: v128, lo1: v128, hi0: v128, hi1: v128, xc: usize, sA: v128, sB: v128): v128 {
+  const a = nibbleDots(v128.load(xc), v128.load(xc, 16), lo0, lo1)
+  const b = nibbleDots(v128.load(xc, 32), v128.load(xc, 48), hi0, hi1)
+  return i32x4.add(acc, i32x4.add(dot(a, sA), dot(b, sB)))
+}
+
+/**
+ * q4_k.ts q4kPass on relaxed SIMD: P positions (1..8, a constant after inlining) of one Q4_K row
+ * (nb blocks at w) against the Q8KN activations at x0 (xs bytes between positions), results to
+ * o + p * os (with more: added to the sums there). Each chunk's nibbles are split into bytes once
+ * per pass (three operations per 16 bytes) and dotted with every position: four byte dots, two i16
+ * dots with the scales and three adds a position and chunk. The float steps as q4kPass.
+ */
+@inline function q4kPassR(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool): void {
+  let f0 = more ? loadPass(o, os, P, 0) : f32x4.splat(0)
+  let f1 = more && P > 4 ? loadPass(o, os, P, 1) : f32x4.splat(0)
+  for (let i: usize = 0; i < nb; i++) {
+    const b = w + i * 144
+    const x = x0 + i * Q8KB_BYTES
+    const m = i8x16.splat(0x0f)
+    const sm = q4kScales(b)
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0)
+    let a4 = i32x4.splat(0), a5 = i32x4.splat(0), a6 = i32x4.splat(0), a7 = i32x4.splat(0)
+    for (let c: usize = 0; c < 4; c++) {
+      const tw = c < 2 ? twiceLow(sm) : twiceHigh(sm)
+      const sA = (c & 1) == 0 ? i32x4.shuffle(tw, tw, 0, 0, 0, 0) : i32x4.shuffle(tw, tw, 2, 2, 2, 2)
+      const sB = (c & 1) == 0 ? i32x4.shuffle(tw, tw, 1, 1, 1, 1) : i32x4.shuffle(tw, tw, 3, 3, 3, 3)
+      const q = b + 16 + (c << 5)
+      const w0 = v128.load(q), w1 = v128.load(q, 16)
+      const lo0 = v128.and(w0, m), lo1 = v128.and(w1, m), hi0 = high(w0, m), hi1 = high(w1, m)
+      let xc = x + 16 + (c << 6)
+      a0 = chunkDot(a0, lo0, lo1, hi0, hi1, xc, sA, sB); pin(o, a0)
+      if (P > 1) { xc += xs; a1 = chunkDot(a1, lo0, lo1, hi0, hi1, xc, sA, sB); pin(o, a1) }
+      if (P > 2) { xc += xs; a2 = chunkDot(a2, lo0, lo1, hi0, hi1, xc, sA, sB); pin(o, a2) }
+      if (P > 3) { xc += xs; a3 = chunkDot(a3, lo0, lo1, hi0, hi1, xc, sA, sB); pin(o, a3) }
+      if (P > 4) { xc += xs; a4 = chunkDot(a4, lo0, lo1, hi0, hi1, xc, sA, sB); pin(o, a4) }
+      if (P > 5) { xc += xs; a5 = chunkDot(a5, lo0, lo1, hi0, hi1, xc, sA, sB); pin(o, a5) }
+      if (P > 6) { xc += xs; a6 = chunkDot(a6, lo0, lo1, hi0, hi1, xc, sA, sB); pin(o, a6) }
+      if (P > 7) { xc += xs; a7 = chunkDot(a7, lo0, lo1, hi0, hi1, xc, sA, sB); pin(o, a7) }
+    }
+    const mn = i16x8.extend_high_i8x16_u(sm)
+    const d = f32x4.splat(half(load<u16>(b)))
+    const dmin = f32x4.splat(half(load<u16>(b, 2)))
+    let xq = x
+    let m0 = dot(mn, v128.load(xq, Q8KB_BSUM32))
+    let dy = v128.load32_zero(xq)
+    let m1 = i32x4.splat(0), m2 = i32x4.splat(0), m3 = i32x4.splat(0)
+    if (P > 1) { xq += xs; m1 = dot(mn, v128.load(xq, Q8KB_BSUM32)); dy = v128.load32_lane(xq, dy, 1) }
+    if (P > 2) { xq += xs; m2 = dot(mn, v128.load(xq, Q8KB_BSUM32)); dy = v128.load32_lane(xq, dy, 2) }
+    if (P > 3) { xq += xs; m3 = dot(mn, v128.load(xq, Q8KB_BSUM32)); dy = v128.load32_lane(xq, dy, 3) }
+    f0 = f32x4.add(f0, f32x4.mul(f32x4.mul(d, dy), f32x4.convert_i32x4_s(hsum4(a0, a1, a2, a3))))
+    f0 = f32x4.sub(f0, f32x4.mul(f32x4.mul(dmin, dy), f32x4.convert_i32x4_s(hsum4(m0, m1, m2, m3))))
+    if (P > 4) {
+      xq += xs; m0 = dot(mn, v128.load(xq, Q8KB_BSUM32)); dy = v128.load32_zero(xq)
+      m1 = i32x4.splat(0); m2 = i32x4.splat(0); m3 = i32x4.splat(0)
+      if (P > 5) { xq += xs; m1 = dot(mn, v128.load(xq, Q8KB_BSUM32)); dy = v128.load32_lane(xq, dy, 1) }
+      if (P > 6) { xq += xs; m2 = dot(mn, v128.load(xq, Q8KB_BSUM32)); dy = v128.load32_lane(xq, dy, 2) }
+      if (P > 7) { xq += xs; m3 = dot(mn, v128.load(xq, Q8KB_BSUM32)); dy = v128.load32_lane(xq, dy, 3) }
+      f1 = f32x4.add(f1, f32x4.mul(f32x4.mul(d, dy), f32x4.convert_i32x4_s(hsum4(a4, a5, a6, a7))))
+      f1 = f32x4.sub(f1, f32x4.mul(f32x4.mul(dmin, dy), f32x4.convert_i32x4_s(hsum4(m0, m1, m2, m3))))
+    }
+  }
+  storePass(o, os, f0, f1, P)
+}
+
+/** q4kPassR for n (1..8) positions: one compiled pass per count. */
+@inline export function q4kPassRN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
+  switch (n) {
+    case 1: { q4kPassR(w, nb, x, xs, o, os, 1, more); break }
+    case 2: { q4kPassR(w, nb, x, xs, o, os, 2, more); break }
+    case 3: { q4kPassR(w, nb, x, xs, o, os, 3, more); break }
+    case 4: { q4kPassR(w, nb, x, xs, o, os, 4, more); break }
+    case 5: { q4kPassR(w, nb, x, xs, o, os, 5, more); break }
+    case 6: { q4kPassR(w, nb, x, xs, o, os, 6, more); break }
+    case 7: { q4kPassR(w, nb, x, xs, o, os, 7, more); break }
+    default: { q4kPassR(w, nb, x, xs, o, os, 8, more); break }
+  }
 }

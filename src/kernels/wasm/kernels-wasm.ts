@@ -38,9 +38,9 @@
  *                                      (grouped.ts); rows: whole groups of ROW_GROUP
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
- *   q4k_matvec_r(...), q4k_matvec_r_g(...)  only in the relaxed build (dist/wasm/kernels-relaxed.wasm,
- *                                      relaxed.ts): one position of Q4_K against Q8KN on relaxed SIMD
- *                                      (the same sums), plain rows and the grouped layout
+ *   q4k_matmul_r(...), q4k_matmul_r_g(...)  only in the relaxed build (dist/wasm/kernels-relaxed.wasm,
+ *                                      assembly/relaxed.ts): Q4_K against Q8KN activations on relaxed
+ *                                      SIMD (the same sums), plain rows and the grouped layout
  *   prepare_f32x(xPtr, n, outPtr)      n f32 -> F32X (1120 bytes / 256 values: de-interleaved x and
  *                                      partial sums, see assembly/kernels.ts), for the two below
  *   q4k_f32_matmul(...), q6k_f32_matmul(...)  the float path of Q4_K / Q6_K (within 1e-5 of
@@ -109,8 +109,8 @@ export interface WasmKernelExports {
   readonly q4k_f32_matmul: MatmulFn
   readonly q6k_f32_matmul: MatmulFn
   /** Only in the relaxed build. */
-  readonly q4k_matvec_r?: MatmulFn
-  readonly q4k_matvec_r_g?: MatmulFn
+  readonly q4k_matmul_r?: MatmulFn
+  readonly q4k_matmul_r_g?: MatmulFn
 }
 
 /** dist/wasm/kernels.wasm: three levels up from src/kernels/wasm/ (tsx) and dist/kernels/wasm/ alike. */
@@ -145,7 +145,7 @@ export function instantiateWasmKernels(memory: SharedWasmMemory, relaxed = false
 }
 
 /** A kernel only the relaxed build exports, or INTERNAL when `k` is an instance of the base build. */
-function relaxedExport(k: WasmKernelExports, name: 'q4k_matvec_r' | 'q4k_matvec_r_g'): MatmulFn {
+function relaxedExport(k: WasmKernelExports, name: 'q4k_matmul_r' | 'q4k_matmul_r_g'): MatmulFn {
   const f = k[name]
   if (!f) throw new LlmfragError('INTERNAL', `kernel ${name} runs only on the relaxed-SIMD build (instantiateWasmKernels(memory, true))`)
   return f
@@ -181,7 +181,7 @@ const BYTE_VARIANT = 0x100
 const GROUPED_VARIANT = 0x200
 /** Added to a type's id for its one-position kernel on Q8KY. */
 const ONE_VARIANT = 0x400
-/** Added to a type's id for its one-position kernel on relaxed SIMD (Q8KN). */
+/** Added to a type's id for its kernel on relaxed SIMD (Q8KN). */
 const RELAXED_VARIANT = 0x800
 
 /**
@@ -228,12 +228,12 @@ const groupedOneTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + ONE_VARIANT + GROUPED_VARIANT, ...q8ky, matmul: (k, ...a) => k.q4k_matvec_y_g(...a)}],
 ])
 
-/** The one-position kernels on relaxed SIMD (Q8KN), by type: plain rows, and the grouped layout. */
-const relaxedOneTable = new Map<GGMLType, WasmTypeKernel>([
-  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + RELAXED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q4k_matvec_r')(...a)}],
+/** The kernels on relaxed SIMD (Q8KN, any number of positions), by type: plain rows, and the grouped layout. */
+const relaxedTable = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + RELAXED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q4k_matmul_r')(...a)}],
 ])
-const relaxedGroupedOneTable = new Map<GGMLType, WasmTypeKernel>([
-  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + RELAXED_VARIANT + GROUPED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q4k_matvec_r_g')(...a)}],
+const relaxedGroupedTable = new Map<GGMLType, WasmTypeKernel>([
+  [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + RELAXED_VARIANT + GROUPED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q4k_matmul_r_g')(...a)}],
 ])
 
 /** The Q8KB kernels, by type. */
@@ -248,7 +248,7 @@ const groupedTable = new Map<GGMLType, WasmTypeKernel>([
 ])
 
 /** Every 8-bit and plain float kernel by its id, as worker threads look them up. */
-const byId = new Map([table, oneTable, groupedOneTable, relaxedOneTable, relaxedGroupedOneTable, byteTable, groupedTable].flatMap((t) => [...t.values()].map((k) => [k.id, k] as const)))
+const byId = new Map([table, oneTable, groupedOneTable, relaxedTable, relaxedGroupedTable, byteTable, groupedTable].flatMap((t) => [...t.values()].map((k) => [k.id, k] as const)))
 
 const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
 /** Float-activation kernels (no 8-bit rounding of the activations). */
@@ -265,18 +265,19 @@ const floatTable = new Map<GGMLType, WasmTypeKernel>([
  * reference kernels). With `shape`, the kernel for that product: one position of Q4_K reads Q8KY
  * activations, one position of a Q6_K matrix at least BYTE_ACTIVATION_MIN_COLS wide Q8KB (the same
  * sums, bit for bit). `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels
- * read Q8KX, or Q8KY for one position of Q4_K. `relaxed`: one position of Q4_K runs on relaxed SIMD
- * (Q8KN; the kernel instances must be of the relaxed build).
+ * read Q8KX, or Q8KY for one position of Q4_K. `relaxed`: Q4_K runs on relaxed SIMD, plain or
+ * grouped, any number of positions (Q8KN; the kernel instances must be of the relaxed build).
  */
 export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false, relaxed = false): WasmTypeKernel | undefined {
   const one = shape?.nPos === 1
   if (grouped) {
-    const g = (one && relaxed ? relaxedGroupedOneTable.get(type) : undefined) ?? (one ? groupedOneTable.get(type) : undefined) ?? groupedTable.get(type)
+    const g = (relaxed ? relaxedGroupedTable.get(type) : undefined) ?? (one ? groupedOneTable.get(type) : undefined) ?? groupedTable.get(type)
     if (!g) throw new LlmfragError('INTERNAL', `no kernel for ${ggmlTypeName(type)} weights in the grouped layout`)
     return g
   }
+  if (relaxed && relaxedTable.has(type)) return relaxedTable.get(type)
   if (shape && one) {
-    const k = (relaxed ? relaxedOneTable.get(type) : undefined) ?? oneTable.get(type) ?? (shape.cols >= byteMinCols ? byteTable.get(type) : undefined)
+    const k = oneTable.get(type) ?? (shape.cols >= byteMinCols ? byteTable.get(type) : undefined)
     if (k) return k
   }
   return table.get(type)
