@@ -7,7 +7,9 @@
  * chunk to chunk in the output, so the block order, and every result, stays the plain kernels'.
  */
 import {passStart, POS_PASS} from './common'
-import {actBlockBytes, passN, rowsPair} from './rows_pair'
+import {q4kPassN} from './q4_k'
+import {q6kPassN} from './q6_k'
+import {actBlockBytes, rowsPair} from './rows_pair'
 
 /**
  * Rows per group (src/kernels/wasm/grouped.ts ROW_GROUP). With two rows at a time (half a group
@@ -32,7 +34,7 @@ export const ROW_GROUP: i32 = 256
 export const GROUP_CHUNK_BLOCKS: usize = 16
 
 /** Blocks per column chunk of a grouped row of nb blocks (src/kernels/wasm/grouped.ts columnChunks). */
-@inline function groupChunkBlocks(nb: usize): usize {
+@inline export function groupChunkBlocks(nb: usize): usize {
   const sweeps = (nb + GROUP_CHUNK_BLOCKS - 1) / GROUP_CHUNK_BLOCKS
   return (nb + sweeps - 1) / sweeps
 }
@@ -42,7 +44,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
  * against Q8KN), or of a Q6_K one against Q8KX, at x, results to out, two rows at a time as the
  * plain one-position kernels: each column chunk of a group is `g` rows of n blocks, one after another.
  */
-@inline export function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool, R: bool = false): void {
+@inline export function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool, R: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const nb = <usize>rowBytes / blockBytes
   const chunk = groupChunkBlocks(nb)
@@ -58,15 +60,16 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 }
 
 /**
- * nPos positions of a grouped Q4_K (Q6 false) or Q6_K matrix against Q8KX activations (with R: Q4_K
- * on relaxed SIMD against Q8KN), in the passes of the plain kernels (common.ts POS_PASS, two per
- * sweep), each pass over one column chunk of one row, starting from the row's sums so far after the
- * first chunk.
+ * nPos positions of a grouped Q4_K (Q6 false) or Q6_K matrix against Q8KX activations, in the
+ * passes of the plain kernels (common.ts POS_PASS, two per sweep), each pass over one column chunk
+ * of one row, starting from the row's sums so far after the first chunk. (kernels_relaxed.ts has
+ * the same sweep for the relaxed passes: handed a flag to choose them, AssemblyScript compiled every
+ * kind of pass into every kernel and the build took minutes.)
  */
-@inline export function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool, R: bool = false): void {
+@inline function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const nb = <usize>rowBytes / blockBytes
-  const xb = actBlockBytes(false, R)
+  const xb: usize = 576
   const xs = nb * xb
   const os = <usize>rows << 2
   const chunk = groupChunkBlocks(nb)
@@ -83,8 +86,13 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
           const w = base + (g * c0 + lr * n) * blockBytes
           const r = <usize>g0 + lr
           const oA = outPtr + ((<usize>pA * <usize>rows + r) << 2), oB = outPtr + ((<usize>pB * <usize>rows + r) << 2)
-          passN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0, Q6, R)
-          if (pC > pB) passN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0, Q6, R)
+          if (Q6) {
+            q6kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
+            if (pC > pB) q6kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
+          } else {
+            q4kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
+            if (pC > pB) q4kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
+          }
         }
       }
     }
@@ -98,11 +106,11 @@ export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
 
 /** q4k_matvec_y for a grouped matrix (one position, Q8KY activations). */
 export function q4k_matvec_y_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false)
+  groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false, false)
 }
 
 /** q6k_matmul for a grouped matrix (as q4k_matmul_g; one position block by block, as in q6k_matmul). */
 export function q6k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true)
+  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true, false)
   else groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
 }

@@ -3,8 +3,8 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {dot, dot4, half, halves, hsum4, loadPass, pin, storePass} from './common'
-import {rowsPair, rowsPasses} from './rows_pair'
+import {dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
+import {rowsPair} from './rows_pair'
 
 // Speed notes (V8 TurboFan on x64, scripts/bench-kernels.mjs, one thread, CPU time).
 // One position (generation, q4k_matvec_y): a block is four one-chunk steps in straight-line code,
@@ -273,7 +273,19 @@ import {rowsPair, rowsPasses} from './rows_pair'
  * (see common.ts); the engine runs one position on q4k_matvec_y.
  */
 export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  rowsPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
+  const nb = <usize>(rowBytes / 144)
+  const rb = <usize>rowBytes
+  const xs = nb * 576
+  const os = <usize>rows << 2
+  const passes = (nPos + POS_PASS - 1) / POS_PASS
+  for (let k = 0; k < passes; k += 2) {
+    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
+    for (let r = 0; r < rows; r++) {
+      const w = wPtr + <usize>r * rb
+      q4kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
+      if (pC > pB) q4kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
+    }
+  }
 }
 
 /**
@@ -281,5 +293,5 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
  * (quantize_q8ky), block by block, equal to vecDotQ4KQ8K bit for bit. nPos is ignored (1).
  */
 export function q4k_matvec_y(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 144), xPtr, outPtr, false, false)
+  rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 144), xPtr, outPtr, false, false, false, false)
 }

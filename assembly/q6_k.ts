@@ -3,8 +3,8 @@
  * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
  * float path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, halves, hsum4, loadPass, pin, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
-import {rowsPair, rowsPasses} from './rows_pair'
+import {act, dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
+import {rowsPair} from './rows_pair'
 
 // Speed notes (as in q4_k.ts). Several positions run in passes of up to 8 (q6kPass): each weight
 // vector is decoded once per pass, (q - 32) * scale as i16, and dotted with each position: ~16.5
@@ -35,12 +35,12 @@ import {rowsPair, rowsPasses} from './rows_pair'
 }
 
 /** The 6-bit values of 16 bytes of low nibbles q with their high bits (h << hs) & 0x30 (hs = 4 or 2, constant). */
-@inline function q6kLow(q: v128, h: v128, hs: i32, m0F: v128, m30: v128): v128 {
+@inline export function q6kLow(q: v128, h: v128, hs: i32, m0F: v128, m30: v128): v128 {
   return v128.or(v128.and(q, m0F), v128.and(hs == 4 ? i16x8.shl(h, 4) : i16x8.shl(h, 2), m30))
 }
 
 /** The same from the high nibbles of q, high bits (h >> hs) & 0x30 (hs = 0 or 2, constant). */
-@inline function q6kHigh(q: v128, h: v128, hs: i32, m0F: v128, m30: v128): v128 {
+@inline export function q6kHigh(q: v128, h: v128, hs: i32, m0F: v128, m30: v128): v128 {
   return v128.or(v128.and(i16x8.shr_u(q, 4), m0F), v128.and(hs == 0 ? h : i16x8.shr_u(h, 2), m30))
 }
 
@@ -233,8 +233,23 @@ import {rowsPair, rowsPasses} from './rows_pair'
  * sweep over the rows.
  */
 export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 210), xPtr, outPtr, false, true)
-  else rowsPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
+  const nb = <usize>(rowBytes / 210)
+  const rb = <usize>rowBytes
+  if (nPos == 1) {
+    rowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, true, false, false)
+    return
+  }
+  const xs = nb * 576
+  const os = <usize>rows << 2
+  const passes = (nPos + POS_PASS - 1) / POS_PASS
+  for (let k = 0; k < passes; k += 2) {
+    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
+    for (let r = 0; r < rows; r++) {
+      const w = wPtr + <usize>r * rb
+      q6kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
+      if (pC > pB) q6kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
+    }
+  }
 }
 
 /**
@@ -244,5 +259,5 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
  */
 export function q6k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
-  for (let p = 0; p < nPos; p++) rowsPair(wPtr, <usize>rowBytes, rows, nb, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), false, true, true)
+  for (let p = 0; p < nPos; p++) rowsPair(wPtr, <usize>rowBytes, rows, nb, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), false, true, true, false)
 }

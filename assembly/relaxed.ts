@@ -6,8 +6,9 @@
  * are exact for these operands (weights 0..63, activations -127..127: a pair sums to at most
  * 2 * 63 * 127, far from the i16 saturation that makes the instruction "relaxed").
  */
-import {dot, half, halves, hsum4, loadPass, pin, Q8KB_BSUM32, Q8KB_BYTES, storePass} from './common'
+import {dot, half, halves, hsum4, loadPass, pin, Q8KB_BSUM16, Q8KB_BSUM32, Q8KB_BYTES, storePass} from './common'
 import {q4kScales} from './q4_k'
+import {q6kHigh, q6kLow} from './q6_k'
 
 // Speed notes (Zen 4, V8 11.3, 14336 x 4096, one thread, one position): Q4_K two rows at a time
 // on Q8KN 13.4-13.5 GB/s, against 10.3-10.4 for q4kBlockPairY on Q8KY. With each sub-block's scale
@@ -18,6 +19,12 @@ import {q4kScales} from './q4_k'
 @inline function nibbleDots(x0: v128, x1: v128, q0: v128, q1: v128): v128 {
   if (!ASC_FEATURE_RELAXED_SIMD) return unreachable() // the base build compiles no relaxed instruction
   return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, q0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, q1))
+}
+
+/** The byte dots of 16 activations x with 16 weights q (bytes 0..63), as i16 pairs. */
+@inline function byteDots(x: v128, q: v128): v128 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return unreachable() // the base build compiles no relaxed instruction
+  return i16x8.relaxed_dot_i8x16_i7x16_s(x, q)
 }
 
 /** The high nibbles of 16 bytes w as bytes. */
@@ -182,5 +189,168 @@ import {q4kScales} from './q4_k'
     case 6: { q4kPassR(w, nb, x, xs, o, os, 6, more); break }
     case 7: { q4kPassR(w, nb, x, xs, o, os, 7, more); break }
     default: { q4kPassR(w, nb, x, xs, o, os, 8, more); break }
+  }
+}
+
+/** Four i8 scales (lanes 4k .. 4k + 3 of sc, a constant k) in i32 lanes as their i16 value twice: an i16 splat is one i32 shuffle. */
+@inline function twiceSigned(sc: v128, k: i32): v128 {
+  const h = k < 2 ? i16x8.extend_low_i8x16_s(sc) : i16x8.extend_high_i8x16_s(sc)
+  const v = (k & 1) == 0 ? i32x4.extend_low_i16x8_u(h) : i32x4.extend_high_i16x8_u(h)
+  return v128.or(v, i32x4.shl(v, 16))
+}
+
+/** A Q6_K group: the byte dots of its 16 values t (0..63) with their activations x, times the scale in i32 lane k of tw (twiceSigned). */
+@inline function q6kGroupR(x: v128, t: v128, tw: v128, k: i32): v128 {
+  const s = k == 0 ? i32x4.shuffle(tw, tw, 0, 0, 0, 0) : k == 1 ? i32x4.shuffle(tw, tw, 1, 1, 1, 1)
+    : k == 2 ? i32x4.shuffle(tw, tw, 2, 2, 2, 2) : i32x4.shuffle(tw, tw, 3, 3, 3, 3)
+  return dot(byteDots(x, t), s)
+}
+
+/**
+ * q6_k.ts q6kQuadPair on relaxed SIMD: quad q (a constant) of rows R (block at b) and S (at b2)
+ * against Q8KN at x (a group's 16 activations are one load), its four groups times their scales
+ * (twR, twS: twiceSigned of the quad's scales), as [R, R, S, S] partial sums.
+ */
+@inline function q6kQuadPairR(b: usize, b2: usize, x: usize, q: usize, twR: v128, twS: v128, o: usize): v128 {
+  const m0F = i8x16.splat(0x0f)
+  const m30 = i8x16.splat(0x30)
+  const ql: usize = ((q >> 1) << 6) + ((q & 1) << 4), qh: usize = 128 + ((q >> 1) << 5) + ((q & 1) << 4)
+  const ra = v128.load(b + ql), rb = v128.load(b + ql, 32), rh = v128.load(b + qh)
+  const sa = v128.load(b2 + ql), sb = v128.load(b2 + ql, 32), sh = v128.load(b2 + qh)
+  const xq = x + 16 + ((q >> 1) << 7) + ((q & 1) << 4)
+  let xv = v128.load(xq) // offset 0: low nibbles, high bits 0-1
+  let cR = q6kGroupR(xv, q6kLow(ra, rh, 4, m0F, m30), twR, 0), cS = q6kGroupR(xv, q6kLow(sa, sh, 4, m0F, m30), twS, 0)
+  pin(o, cR); pin(o, cS)
+  xv = v128.load(xq, 32) // offset 32: low nibbles, high bits 2-3
+  cR = i32x4.add(cR, q6kGroupR(xv, q6kLow(rb, rh, 2, m0F, m30), twR, 1))
+  cS = i32x4.add(cS, q6kGroupR(xv, q6kLow(sb, sh, 2, m0F, m30), twS, 1))
+  pin(o, cR); pin(o, cS)
+  xv = v128.load(xq, 64) // offset 64: high nibbles, high bits 4-5
+  cR = i32x4.add(cR, q6kGroupR(xv, q6kHigh(ra, rh, 0, m0F, m30), twR, 2))
+  cS = i32x4.add(cS, q6kGroupR(xv, q6kHigh(sa, sh, 0, m0F, m30), twS, 2))
+  pin(o, cR); pin(o, cS)
+  xv = v128.load(xq, 96) // offset 96: high nibbles, high bits 6-7
+  cR = i32x4.add(cR, q6kGroupR(xv, q6kHigh(rb, rh, 2, m0F, m30), twR, 3))
+  cS = i32x4.add(cS, q6kGroupR(xv, q6kHigh(sb, sh, 2, m0F, m30), twS, 3))
+  return i32x4.add(i32x4.shuffle(cR, cS, 0, 1, 4, 5), i32x4.shuffle(cR, cS, 2, 3, 6, 7))
+}
+
+/**
+ * q6_k.ts q6kBlockPair on relaxed SIMD against one Q8KN block at x: the same integer sums (|a byte
+ * pair| <= 2 * 63 * 127 stays clear of the i16 saturation), the same float steps.
+ */
+@inline export function q6kBlockPairR(b: usize, b2: usize, x: usize, S: v128, o: usize): v128 {
+  const order = i8x16(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15) // quad q: lanes 4q .. 4q + 3
+  const rawR = v128.load(b, 192), rawS = v128.load(b2, 192)
+  const pR = i8x16.swizzle(rawR, order), pS = i8x16.swizzle(rawS, order)
+  let acc = q6kQuadPairR(b, b2, x, 0, twiceSigned(pR, 0), twiceSigned(pS, 0), o)
+  pin(o, acc)
+  acc = i32x4.add(acc, q6kQuadPairR(b, b2, x, 1, twiceSigned(pR, 1), twiceSigned(pS, 1), o))
+  pin(o, acc)
+  acc = i32x4.add(acc, q6kQuadPairR(b, b2, x, 2, twiceSigned(pR, 2), twiceSigned(pS, 2), o))
+  pin(o, acc)
+  acc = i32x4.add(acc, q6kQuadPairR(b, b2, x, 3, twiceSigned(pR, 3), twiceSigned(pS, 3), o))
+  const bs0 = v128.load(x, Q8KB_BSUM16), bs1 = v128.load(x, Q8KB_BSUM16 + 16)
+  const cR = i32x4.add(dot(i16x8.extend_low_i8x16_s(rawR), bs0), dot(i16x8.extend_high_i8x16_s(rawR), bs1))
+  const cS = i32x4.add(dot(i16x8.extend_low_i8x16_s(rawS), bs0), dot(i16x8.extend_high_i8x16_s(rawS), bs1))
+  acc = i32x4.sub(acc, i32x4.shl(i32x4.add(i32x4.shuffle(cR, cS, 0, 1, 4, 5), i32x4.shuffle(cR, cS, 2, 3, 6, 7)), 5))
+  const isum = i32x4.add(i32x4.shuffle(acc, acc, 0, 2, 0, 2), i32x4.shuffle(acc, acc, 1, 3, 1, 3)) // R, S, R, S
+  const dd = halves(v128.load16_lane(b2 + 208, v128.load16_lane(b + 208, i32x4.splat(0), 0), 1), false) // dR, dS
+  return f32x4.add(S, f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(isum)))
+}
+
+/** A Q6_K group's dot for one position (q6kPassR): its 16 values t against the 16 Q8KN bytes at x, times the scale splat s, added to acc. */
+@inline function groupDot(acc: v128, t: v128, x: usize, s: v128): v128 {
+  return i32x4.add(acc, dot(byteDots(v128.load(x), t), s))
+}
+
+/**
+ * q6_k.ts q6kPass on relaxed SIMD: P positions (1..8, a constant after inlining) of one Q6_K row
+ * (nb blocks at w) against the Q8KN activations at x0 (xs bytes between positions), results to
+ * o + p * os (with more: added to the sums there). Each group's 16 values are decoded once per
+ * pass as bytes 0..63 and dotted with every position (a byte dot, a scale dot and an add); the -32
+ * of every value goes in once per position and block through bsum16, as in q6kBlockPairR.
+ */
+@inline function q6kPassR(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool): void {
+  let f0 = more ? loadPass(o, os, P, 0) : f32x4.splat(0)
+  let f1 = more && P > 4 ? loadPass(o, os, P, 1) : f32x4.splat(0)
+  for (let i: usize = 0; i < nb; i++) {
+    const b = w + i * 210
+    const x = x0 + i * Q8KB_BYTES
+    const m0F = i8x16.splat(0x0f)
+    const m30 = i8x16.splat(0x30)
+    const raw = v128.load(b, 192)
+    // The scales in the order the quads take them; sc holds the current quad's four in lanes 0-3.
+    let sc = i8x16.swizzle(raw, i8x16(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15))
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0)
+    let a4 = i32x4.splat(0), a5 = i32x4.splat(0), a6 = i32x4.splat(0), a7 = i32x4.splat(0)
+    for (let q: usize = 0; q < 4; q++) {
+      const tw = twiceSigned(sc, 0)
+      sc = i8x16.shuffle(sc, sc, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3)
+      const ql = b + ((q >> 1) << 6) + ((q & 1) << 4), qh = b + 128 + ((q >> 1) << 5) + ((q & 1) << 4)
+      const xq = x + 16 + ((q >> 1) << 7) + ((q & 1) << 4)
+      { // offsets 0 and 32: low nibbles, high bits 0-1 and 2-3
+        const hv = v128.load(qh)
+        const t0 = q6kLow(v128.load(ql), hv, 4, m0F, m30), t1 = q6kLow(v128.load(ql, 32), hv, 2, m0F, m30)
+        const s0 = i32x4.shuffle(tw, tw, 0, 0, 0, 0), s1 = i32x4.shuffle(tw, tw, 1, 1, 1, 1)
+        let xp = xq
+        a0 = groupDot(groupDot(a0, t0, xp, s0), t1, xp + 32, s1); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = groupDot(groupDot(a1, t0, xp, s0), t1, xp + 32, s1); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = groupDot(groupDot(a2, t0, xp, s0), t1, xp + 32, s1); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = groupDot(groupDot(a3, t0, xp, s0), t1, xp + 32, s1); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = groupDot(groupDot(a4, t0, xp, s0), t1, xp + 32, s1); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = groupDot(groupDot(a5, t0, xp, s0), t1, xp + 32, s1); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = groupDot(groupDot(a6, t0, xp, s0), t1, xp + 32, s1); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = groupDot(groupDot(a7, t0, xp, s0), t1, xp + 32, s1); pin(o, a7) }
+      }
+      { // offsets 64 and 96: high nibbles, high bits 4-5 and 6-7
+        const hv = v128.load(qh)
+        const t2 = q6kHigh(v128.load(ql), hv, 0, m0F, m30), t3 = q6kHigh(v128.load(ql, 32), hv, 2, m0F, m30)
+        const s2 = i32x4.shuffle(tw, tw, 2, 2, 2, 2), s3 = i32x4.shuffle(tw, tw, 3, 3, 3, 3)
+        let xp = xq + 64
+        a0 = groupDot(groupDot(a0, t2, xp, s2), t3, xp + 32, s3); pin(o, a0)
+        if (P > 1) { xp += xs; a1 = groupDot(groupDot(a1, t2, xp, s2), t3, xp + 32, s3); pin(o, a1) }
+        if (P > 2) { xp += xs; a2 = groupDot(groupDot(a2, t2, xp, s2), t3, xp + 32, s3); pin(o, a2) }
+        if (P > 3) { xp += xs; a3 = groupDot(groupDot(a3, t2, xp, s2), t3, xp + 32, s3); pin(o, a3) }
+        if (P > 4) { xp += xs; a4 = groupDot(groupDot(a4, t2, xp, s2), t3, xp + 32, s3); pin(o, a4) }
+        if (P > 5) { xp += xs; a5 = groupDot(groupDot(a5, t2, xp, s2), t3, xp + 32, s3); pin(o, a5) }
+        if (P > 6) { xp += xs; a6 = groupDot(groupDot(a6, t2, xp, s2), t3, xp + 32, s3); pin(o, a6) }
+        if (P > 7) { xp += xs; a7 = groupDot(groupDot(a7, t2, xp, s2), t3, xp + 32, s3); pin(o, a7) }
+      }
+    }
+    // isum - 32 * sum of scale * bsum16, four positions per vector, then the float step of vecDotQ6KQ8K.
+    const lo = i16x8.extend_low_i8x16_s(raw), hi = i16x8.extend_high_i8x16_s(raw)
+    const d = f32x4.splat(half(load<u16>(b, 208)))
+    let xq = x
+    let c0 = i32x4.add(dot(lo, v128.load(xq, Q8KB_BSUM16)), dot(hi, v128.load(xq, Q8KB_BSUM16 + 16)))
+    let dy = v128.load32_zero(xq)
+    let c1 = i32x4.splat(0), c2 = i32x4.splat(0), c3 = i32x4.splat(0)
+    if (P > 1) { xq += xs; c1 = i32x4.add(dot(lo, v128.load(xq, Q8KB_BSUM16)), dot(hi, v128.load(xq, Q8KB_BSUM16 + 16))); dy = v128.load32_lane(xq, dy, 1) }
+    if (P > 2) { xq += xs; c2 = i32x4.add(dot(lo, v128.load(xq, Q8KB_BSUM16)), dot(hi, v128.load(xq, Q8KB_BSUM16 + 16))); dy = v128.load32_lane(xq, dy, 2) }
+    if (P > 3) { xq += xs; c3 = i32x4.add(dot(lo, v128.load(xq, Q8KB_BSUM16)), dot(hi, v128.load(xq, Q8KB_BSUM16 + 16))); dy = v128.load32_lane(xq, dy, 3) }
+    f0 = f32x4.add(f0, f32x4.mul(f32x4.mul(d, dy), f32x4.convert_i32x4_s(i32x4.sub(hsum4(a0, a1, a2, a3), i32x4.shl(hsum4(c0, c1, c2, c3), 5)))))
+    if (P > 4) {
+      xq += xs; c0 = i32x4.add(dot(lo, v128.load(xq, Q8KB_BSUM16)), dot(hi, v128.load(xq, Q8KB_BSUM16 + 16))); dy = v128.load32_zero(xq)
+      c1 = i32x4.splat(0); c2 = i32x4.splat(0); c3 = i32x4.splat(0)
+      if (P > 5) { xq += xs; c1 = i32x4.add(dot(lo, v128.load(xq, Q8KB_BSUM16)), dot(hi, v128.load(xq, Q8KB_BSUM16 + 16))); dy = v128.load32_lane(xq, dy, 1) }
+      if (P > 6) { xq += xs; c2 = i32x4.add(dot(lo, v128.load(xq, Q8KB_BSUM16)), dot(hi, v128.load(xq, Q8KB_BSUM16 + 16))); dy = v128.load32_lane(xq, dy, 2) }
+      if (P > 7) { xq += xs; c3 = i32x4.add(dot(lo, v128.load(xq, Q8KB_BSUM16)), dot(hi, v128.load(xq, Q8KB_BSUM16 + 16))); dy = v128.load32_lane(xq, dy, 3) }
+      f1 = f32x4.add(f1, f32x4.mul(f32x4.mul(d, dy), f32x4.convert_i32x4_s(i32x4.sub(hsum4(a4, a5, a6, a7), i32x4.shl(hsum4(c0, c1, c2, c3), 5)))))
+    }
+  }
+  storePass(o, os, f0, f1, P)
+}
+
+/** q6kPassR for n (1..8) positions: one compiled pass per count. */
+@inline export function q6kPassRN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
+  switch (n) {
+    case 1: { q6kPassR(w, nb, x, xs, o, os, 1, more); break }
+    case 2: { q6kPassR(w, nb, x, xs, o, os, 2, more); break }
+    case 3: { q6kPassR(w, nb, x, xs, o, os, 3, more); break }
+    case 4: { q6kPassR(w, nb, x, xs, o, os, 4, more); break }
+    case 5: { q6kPassR(w, nb, x, xs, o, os, 5, more); break }
+    case 6: { q6kPassR(w, nb, x, xs, o, os, 6, more); break }
+    case 7: { q6kPassR(w, nb, x, xs, o, os, 7, more); break }
+    default: { q6kPassR(w, nb, x, xs, o, os, 8, more); break }
   }
 }

@@ -1,14 +1,13 @@
 /**
- * How the Q4_K and Q6_K kernels go over rows: one position two rows at a time (rowsPair), for plain
- * rows and for the column chunks of the grouped layout; several positions in passes (rowsPasses,
- * passN). The blocks of a pair are q4_k.ts q4kBlockPairY (Q8KY activations), relaxed.ts
- * q4kBlockPairR (Q8KN; relaxed SIMD, only in the relaxed build) and q6_k.ts q6kBlockPair (Q8KX, or
- * with B Q8KB); the passes q4kPassN (Q8KX), q4kPassRN (Q8KN, relaxed) and q6kPassN (Q8KX).
+ * One position of the Q4_K and Q6_K kernels, two rows at a time: how rows are paired, for plain
+ * rows and for the column chunks of the grouped layout. The blocks of a pair are q4_k.ts
+ * q4kBlockPairY (Q8KY activations), relaxed.ts q4kBlockPairR and q6kBlockPairR (Q8KN; relaxed
+ * SIMD, only in the relaxed build) and q6_k.ts q6kBlockPair (Q8KX, or with B Q8KB).
  */
-import {passStart, POS_PASS, Q8KB_BYTES} from './common'
-import {q4kBlockPairY, q4kPassN} from './q4_k'
-import {q6kBlockPair, q6kPassN} from './q6_k'
-import {q4kBlockPairR, q4kPassRN} from './relaxed'
+import {Q8KB_BYTES} from './common'
+import {q4kBlockPairY} from './q4_k'
+import {q6kBlockPair} from './q6_k'
+import {q4kBlockPairR, q6kBlockPairR} from './relaxed'
 
 /** Bytes of one position's activations per block for the kernel chosen by (B, R): Q8KB and Q8KN 320, Q8KX and Q8KY 576. */
 @inline export function actBlockBytes(B: bool, R: bool): usize {
@@ -23,7 +22,7 @@ import {q4kBlockPairR, q4kPassRN} from './relaxed'
  * interleaved stream, ran at half the speed from memory (Zen 4, Q4_K: 4.5 GB/s against 10.0; from
  * L2 both ran ~10). R: Q4_K on relaxed SIMD against Q8KN (a constant; only the relaxed build sets it).
  */
-@inline export function rowsPair(wPtr: usize, rowStride: usize, rows: i32, nb: usize, x: usize, out: usize, more: bool, Q6: bool, B: bool = false, R: bool = false): void {
+@inline export function rowsPair(wPtr: usize, rowStride: usize, rows: i32, nb: usize, x: usize, out: usize, more: bool, Q6: bool, B: bool, R: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const xb = actBlockBytes(B, R)
   const h = (rows + 1) >> 1
@@ -34,37 +33,10 @@ import {q4kBlockPairR, q4kPassRN} from './relaxed'
     let S = more ? f32x4.replace_lane(f32x4.splat(load<f32>(o)), 1, load<f32>(o2)) : f32x4.splat(0)
     for (let i: usize = 0; i < nb; i++) {
       const b = w + i * blockBytes, b2 = w2 + i * blockBytes
-      S = Q6 ? q6kBlockPair(b, b2, x + i * xb, S, o, B) : R ? q4kBlockPairR(b, b2, x + i * xb, S, o) : q4kBlockPairY(b, b2, x + i * xb, S, o)
+      S = Q6 ? (R ? q6kBlockPairR(b, b2, x + i * xb, S, o) : q6kBlockPair(b, b2, x + i * xb, S, o, B))
+        : R ? q4kBlockPairR(b, b2, x + i * xb, S, o) : q4kBlockPairY(b, b2, x + i * xb, S, o)
     }
     store<f32>(o, f32x4.extract_lane(S, 0))
     if (s != r) store<f32>(o2, f32x4.extract_lane(S, 1))
-  }
-}
-
-/** A pass of n (1..8) positions over one row of nb blocks at w (see q4kPassN): Q6_K with Q6, Q4_K on relaxed SIMD with R. */
-@inline export function passN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool, Q6: bool, R: bool): void {
-  if (Q6) q6kPassN(w, nb, x, xs, o, os, n, more)
-  else if (R) q4kPassRN(w, nb, x, xs, o, os, n, more)
-  else q4kPassN(w, nb, x, xs, o, os, n, more)
-}
-
-/**
- * nPos positions of `rows` plain rows (rowBytes apart from wPtr) against the activations at xPtr
- * (Q8KX, or with R Q8KN, positions contiguous): out[p * rows + r]. Passes of up to POS_PASS
- * positions, two passes per sweep over the rows (common.ts).
- */
-@inline export function rowsPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool, R: bool = false): void {
-  const nb = <usize>rowBytes / (Q6 ? 210 : 144)
-  const rb = <usize>rowBytes
-  const xs = nb * actBlockBytes(false, R)
-  const os = <usize>rows << 2
-  const passes = (nPos + POS_PASS - 1) / POS_PASS
-  for (let k = 0; k < passes; k += 2) {
-    const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
-    for (let r = 0; r < rows; r++) {
-      const w = wPtr + <usize>r * rb
-      passN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA, false, Q6, R)
-      if (pC > pB) passN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB, false, Q6, R)
-    }
   }
 }

@@ -30,7 +30,7 @@ export interface BenchOptions {
   readonly threads: readonly number[]
   readonly iterations: number
   readonly batch: number // n_batch: prompt positions per forward call
-  /** `relaxed`: the fast kernels with Q4_K on relaxed SIMD (--relaxed-simd). */
+  /** `relaxed`: the fast kernels with Q4_K and Q6_K on relaxed SIMD (--relaxed-simd). */
   readonly kernels: 'fast' | 'relaxed' | 'reference'
   readonly verify: boolean
   /** Kernel rates, op latencies, frames and sha256 (default true). */

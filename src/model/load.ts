@@ -37,7 +37,7 @@ export interface ModelLoadOptions extends LoadOptions {
   readonly regionBytes?: number
   /** Columns from which one position of a Q6_K product reads byte activations (default: kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS; tests lower it to run that path on tiny models). */
   readonly byteActivationMinCols?: number
-  /** Q4_K products on the relaxed-SIMD kernels (--relaxed-simd; kernels/wasm/relaxed.ts). Default false. */
+  /** Q4_K and Q6_K products on the relaxed-SIMD kernels (--relaxed-simd; kernels/wasm/relaxed.ts). Default false. */
   readonly relaxedSimd?: boolean
 }
 

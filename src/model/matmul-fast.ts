@@ -9,7 +9,7 @@
  *   q8ky  (1, maxCols/256 * 576)      Q8KX scaled for the Q4_K nibble lanes, one position of Q4_K
  *   q8kb  (1, maxCols/256 * 320)      Q8KX as bytes, for one position of a wide Q6_K matrix
  *                                     (kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS)
- *   q8kn  (SLICE, maxCols/256 * 320)  natural-order bytes, for Q4_K on relaxed SIMD (--relaxed-simd)
+ *   q8kn  (SLICE, maxCols/256 * 320)  natural-order bytes, for Q4_K / Q6_K on relaxed SIMD (--relaxed-simd)
  *   q80x  (SLICE, maxCols/32 * 80)    prepared activations for Q8_0 (if the region has any)
  *   out   (threads, SCRATCH_PER_THREAD bytes)  each thread's kernel output, copied to the run state
  * A batch longer than SLICE positions runs as several jobs, which bounds the scratch (a few MB per
@@ -84,7 +84,7 @@ export interface FastMatmulOptions {
   readonly byteMinCols?: number
   /** Microseconds a waiting thread spins before sleeping (ComputePool). */
   readonly spinMicros?: number
-  /** Q4_K on the relaxed-SIMD kernels (kernels/wasm/relaxed.ts; default false). */
+  /** Q4_K and Q6_K on the relaxed-SIMD kernels (kernels/wasm/relaxed.ts; default false). */
   readonly relaxedSimd?: boolean
 }
 

@@ -1,6 +1,6 @@
 /**
  * The relaxed-SIMD build (dist/wasm/kernels-relaxed.wasm, --relaxed-simd) against the scalar
- * references: Q4_K on Q8KN activations bit for bit, one position (two rows at a time) and batches
+ * references: Q4_K and Q6_K on Q8KN activations bit for bit, one position (two rows at a time) and batches
  * (passes of up to 8), plain rows and the grouped layout; and the base build compiled without a
  * single relaxed instruction (a fresh process, with no V8 flag, validates it).
  */
@@ -10,8 +10,9 @@ import {readdirSync, readFileSync, statSync} from 'node:fs'
 
 import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
+import {Q6_K_BLOCK_BYTES, vecDotQ6KQ8K} from '../../src/kernels/q6_k.js'
 import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
-import {quantizeRowQ4K} from '../../src/kernels/quantize-k.js'
+import {quantizeRowQ4K, quantizeRowQ6K} from '../../src/kernels/quantize-k.js'
 import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
 import {
   createSharedMemory, instantiateWasmKernels, Q8KB_BLOCK_BYTES, RELAXED_WASM_PATH, requireWasmKernel, WASM_PATH, wasmKernelFor, type WasmKernelExports,
@@ -41,13 +42,35 @@ function validatesWithoutFlags(path: string): boolean {
   return execFileSync(process.execPath, ['-e', code], {encoding: 'utf8'}) === 'true'
 }
 
-/** Each row of the Q4_K matrix w (rows of n values) . each of nPos positions of x, as vecDotQ4KQ8K: [position][row]. */
-function reference(w: Uint8Array, rows: number, n: number, x: Float32Array, nPos: number): number[][] {
+interface Case {
+  readonly name: string
+  readonly type: GGMLType
+  readonly blockBytes: number
+  readonly halfAt: number[] // offsets of a block's fp16 scales
+  readonly vecDot: typeof vecDotQ4KQ8K
+  readonly quantize: typeof quantizeRowQ4K
+}
+const cases: Case[] = [
+  {name: 'Q4_K', type: GGMLType.Q4_K, blockBytes: Q4_K_BLOCK_BYTES, halfAt: [0, 2], vecDot: vecDotQ4KQ8K, quantize: quantizeRowQ4K},
+  {name: 'Q6_K', type: GGMLType.Q6_K, blockBytes: Q6_K_BLOCK_BYTES, halfAt: [208], vecDot: vecDotQ6KQ8K, quantize: quantizeRowQ6K},
+]
+
+/** Each row of the matrix w (rows of n values) . each of nPos positions of x, as c.vecDot: [position][row]. */
+function reference(c: Case, w: Uint8Array, rows: number, n: number, x: Float32Array, nPos: number): number[][] {
   const q8 = new Uint8Array((n / 256) * Q8_K_BLOCK_BYTES)
   return Array.from({length: nPos}, (_, p) => {
     quantizeRowQ8K(x, p * n, n, q8, 0)
-    return Array.from({length: rows}, (_, r) => vecDotQ4KQ8K(w, r * (n / 256) * Q4_K_BLOCK_BYTES, n, q8, 0))
+    return Array.from({length: rows}, (_, r) => c.vecDot(w, r * (n / 256) * c.blockBytes, n, q8, 0))
   })
+}
+
+/** Rows of c's type: half random bytes (every bit pattern, sane fp16 scales), half quantized Gaussians. */
+function testRows(c: Case, blocks: number, rows: number, seed: number, every = 2): Uint8Array {
+  const n = 256 * blocks
+  const w = randomQuantRows(c.blockBytes, c.halfAt, blocks * rows, seed)
+  const g = gaussian(n, seed + 1, 0.02)
+  for (let r = 1; r < rows; r += every) c.quantize(g, 0, n, w, r * blocks * c.blockBytes)
+  return w
 }
 
 describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
@@ -67,7 +90,7 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
     }
     const wasm = (globalThis as unknown as {WebAssembly: {Module: {new (b: Uint8Array): object; exports(m: object): Array<{name: string}>; imports(m: object): unknown}}}).WebAssembly
     const names = (path: string): string[] => wasm.Module.exports(new wasm.Module(readFileSync(path))).map((e) => e.name).sort()
-    expect(names(RELAXED_WASM_PATH)).to.deep.equal([...names(WASM_PATH), 'q4k_matmul_r', 'q4k_matmul_r_g'].sort())
+    expect(names(RELAXED_WASM_PATH)).to.deep.equal([...names(WASM_PATH), 'q4k_matmul_r', 'q4k_matmul_r_g', 'q6k_matmul_r', 'q6k_matmul_r_g'].sort())
     expect(wasm.Module.imports(new wasm.Module(readFileSync(RELAXED_WASM_PATH)))).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(validatesWithoutFlags(WASM_PATH), 'the base build validates on a stock runtime').to.equal(true)
     if (process.versions.node.startsWith('20.')) expect(validatesWithoutFlags(RELAXED_WASM_PATH), 'Node 20 rejects relaxed SIMD without the flag').to.equal(false)
@@ -93,104 +116,103 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
     }
   })
 
-  it('wasmKernelFor picks the relaxed kernels for Q4_K only, plain and grouped, any positions; workers find them by id', () => {
-    const plain = wasmKernelFor(GGMLType.Q4_K, {cols: 4096, nPos: 1}, undefined, false, true)
-    const grouped = wasmKernelFor(GGMLType.Q4_K, {cols: 14336, nPos: 1}, undefined, true, true)
-    expect([plain?.format, grouped?.format]).to.deep.equal(['q8kn', 'q8kn'])
-    expect(new Set([plain?.id, grouped?.id, wasmKernelFor(GGMLType.Q4_K, {cols: 4096, nPos: 1})?.id]).size).to.equal(3)
-    for (const g of [plain, grouped]) expect(requireWasmKernel(g?.id ?? -1)).to.equal(g)
-    expect(wasmKernelFor(GGMLType.Q4_K, {cols: 4096, nPos: 9}, undefined, false, true)).to.equal(plain)
-    expect(wasmKernelFor(GGMLType.Q4_K, {cols: 14336, nPos: 9}, undefined, true, true)).to.equal(grouped)
-    expect(wasmKernelFor(GGMLType.Q6_K, {cols: 4096, nPos: 1}, undefined, false, true)?.format).to.equal('q8kx')
-    if (!plain) throw new Error('no relaxed kernel')
-    expect(() => plain.matmul(base, 0, 144, 1, 0, 1, 0)).to.throw(/relaxed-SIMD build/)
+  it('wasmKernelFor picks the relaxed kernels for Q4_K and Q6_K, plain and grouped, any positions; workers find them by id', () => {
+    for (const type of [GGMLType.Q4_K, GGMLType.Q6_K]) {
+      const plain = wasmKernelFor(type, {cols: 4096, nPos: 1}, undefined, false, true)
+      const grouped = wasmKernelFor(type, {cols: 14336, nPos: 1}, undefined, true, true)
+      expect([plain?.format, grouped?.format]).to.deep.equal(['q8kn', 'q8kn'])
+      expect(new Set([plain?.id, grouped?.id, wasmKernelFor(type, {cols: 4096, nPos: 1})?.id, wasmKernelFor(type, {cols: 4096, nPos: 1}, undefined, true)?.id]).size).to.equal(4)
+      for (const g of [plain, grouped]) expect(requireWasmKernel(g?.id ?? -1)).to.equal(g)
+      expect(wasmKernelFor(type, {cols: 4096, nPos: 9}, undefined, false, true)).to.equal(plain)
+      expect(wasmKernelFor(type, {cols: 14336, nPos: 9}, undefined, true, true)).to.equal(grouped)
+      if (!plain) throw new Error('no relaxed kernel')
+      expect(() => plain.matmul(base, 0, 210, 1, 0, 1, 0)).to.throw(/relaxed-SIMD build/)
+    }
+    expect(wasmKernelFor(GGMLType.Q8_0, {cols: 4096, nPos: 1}, undefined, false, true)?.format).to.equal('q80x')
   })
 
-  for (const [blocks, rows, nPos] of [[1, 1, 1], [3, 7, 1], [17, 4, 1], [56, 5, 1], [130, 3, 1], [2, 3, 35], [17, 5, 3]]) {
-    it(`Q4_K x Q8KN: ${rows} rows of ${blocks} blocks, ${nPos} position(s), equal the reference bit for bit`, () => {
-      const n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES
-      // Half the rows random bytes (every nibble and scale pattern), half quantized Gaussians.
-      const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 30 + blocks)
-      const g = gaussian(n, 31, 0.02)
-      for (let r = 1; r < rows; r += 2) quantizeRowQ4K(g, 0, n, w, r * rowBytes)
-      const x = gaussian(n * nPos, 32 + blocks, 1.5)
-      const kernel = wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos}, undefined, false, true)
-      if (!kernel) throw new Error('no relaxed kernel')
-      const wp = put(w, 5)
-      const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, nPos, alloc(kernel.activationBytes(n) * nPos, 16))
-      const out = alloc(4 * rows * nPos)
-      kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
-      expect([...new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)]).to.deep.equal(reference(w, rows, n, x, nPos).flat())
+  for (const c of cases) {
+    for (const [blocks, rows, nPos] of [[1, 1, 1], [3, 7, 1], [17, 4, 1], [56, 5, 1], [130, 3, 1], [2, 3, 35], [17, 5, 3]]) {
+      it(`${c.name} x Q8KN: ${rows} rows of ${blocks} blocks, ${nPos} position(s), equal the reference bit for bit`, () => {
+        const n = 256 * blocks, rowBytes = blocks * c.blockBytes
+        const w = testRows(c, blocks, rows, 30 + blocks)
+        const x = gaussian(n * nPos, 32 + blocks, 1.5)
+        const kernel = wasmKernelFor(c.type, {cols: n, nPos}, undefined, false, true)
+        if (!kernel) throw new Error('no relaxed kernel')
+        const wp = put(w, 5)
+        const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, nPos, alloc(kernel.activationBytes(n) * nPos, 16))
+        const out = alloc(4 * rows * nPos)
+        kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
+        expect([...new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)]).to.deep.equal(reference(c, w, rows, n, x, nPos).flat())
+      })
+    }
+
+    it(`${c.name} batches of 1..20 and 33 positions over 1, 3 and 9 rows equal the reference bit for bit and write only their output`, () => {
+      const blocks = 3, n = 256 * blocks, rowBytes = blocks * c.blockBytes, maxPos = 33, maxRows = 9
+      const w = randomQuantRows(c.blockBytes, c.halfAt, blocks * maxRows, 61)
+      const x = gaussian(n * maxPos, 63, 1.5)
+      const want = reference(c, w, maxRows, n, x, maxPos)
+      const kernel = requireWasmKernel(wasmKernelFor(c.type, {cols: n, nPos: 2}, undefined, false, true)?.id ?? -1)
+      const wp = put(w, 7)
+      const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
+      const guard = 64
+      for (const rows of [1, 3, 9]) {
+        for (const nPos of [...Array.from({length: 20}, (_, i) => i + 1), 33]) {
+          const out = alloc(4 * rows * nPos + 2 * guard) + guard
+          heap.fill(0xa5, out - guard, out + 4 * rows * nPos + guard)
+          kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
+          const got = new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)
+          for (let p = 0; p < nPos; p++) {
+            for (let r = 0; r < rows; r++) expect(got[p * rows + r], `${rows} rows, ${nPos} positions: row ${r} position ${p}`).to.equal(want[p][r])
+          }
+          const outside = [...heap.subarray(out - guard, out), ...heap.subarray(out + 4 * rows * nPos, out + 4 * rows * nPos + guard)]
+          expect(outside.every((b) => b === 0xa5), `${rows} rows, ${nPos} positions: bytes outside the output changed`).to.equal(true)
+        }
+      }
+    })
+
+    it(`${c.name} scales that are special halves (inf, NaN, -0, largest, subnormal) give the reference sums, one position and two`, () => {
+      const specials = [0x7c00, 0xfc00, 0x8000, 0x7bff, 0x0001, 0x03ff, 0x7e00, 0x3c00]
+      const blocks = 2, n = 256 * blocks, rowBytes = blocks * c.blockBytes, rows = specials.length * 2
+      const w = randomQuantRows(c.blockBytes, c.halfAt, blocks * rows, 77)
+      specials.forEach((h, i) => { // row 2i: the first scale special in its second block; row 2i + 1: the last in its first
+        putU16(w, 2 * i * rowBytes + c.blockBytes + c.halfAt[0], h)
+        putU16(w, (2 * i + 1) * rowBytes + c.halfAt[c.halfAt.length - 1], h)
+      })
+      const x = gaussian(2 * n, 78)
+      const want = reference(c, w, rows, n, x, 2)
+      expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)
+      const kernel = requireWasmKernel(wasmKernelFor(c.type, {cols: n, nPos: 1}, undefined, false, true)?.id ?? -1)
+      const wp = put(w), act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, 2, alloc(2 * kernel.activationBytes(n)))
+      for (const nPos of [1, 2]) {
+        const out = alloc(4 * rows * nPos)
+        kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
+        expect([...new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)], `${nPos} position(s)`).to.deep.equal(want.slice(0, nPos).flat())
+      }
+    })
+
+    it(`${c.name} grouped layout: a group and 5 rows of 130 blocks in calls of whole groups, 1, 2, 9 and 17 positions, equal the reference bit for bit`, () => {
+      const blocks = 130, rows = ROW_GROUP + 5, n = 256 * blocks, rowBytes = blocks * c.blockBytes
+      const w = testRows(c, blocks, rows, 190, 3)
+      const grouped = w.slice()
+      groupRows(grouped, rows, blocks, c.blockBytes)
+      const wp = put(grouped, 3)
+      const maxPos = 17
+      const x = gaussian(n * maxPos, 191, 1.2)
+      const want = reference(c, w, rows, n, x, maxPos)
+      const kernel = wasmKernelFor(c.type, {cols: n, nPos: 1}, 0, true, true)
+      if (!kernel) throw new Error('no relaxed grouped kernel')
+      const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
+      for (const nPos of [1, 2, 9, 17]) {
+        for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
+          const out = alloc(4 * (r1 - r0) * nPos)
+          kernel.matmul(k, wp + r0 * rowBytes, rowBytes, r1 - r0, act, nPos, out)
+          const got = new Float32Array(heap.slice(out, out + 4 * (r1 - r0) * nPos).buffer)
+          for (let p = 0; p < nPos; p++) {
+            expect([...got.subarray(p * (r1 - r0), (p + 1) * (r1 - r0))], `${nPos} position(s): rows ${r0}-${r1}, position ${p}`).to.deep.equal(want[p].slice(r0, r1))
+          }
+        }
+      }
     })
   }
-
-  it('Q4_K batches of 1..20 and 33 positions over 1, 3 and 9 rows equal the reference bit for bit and write only their output', () => {
-    const blocks = 3, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, maxPos = 33, maxRows = 9
-    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * maxRows, 61)
-    const x = gaussian(n * maxPos, 63, 1.5)
-    const want = reference(w, maxRows, n, x, maxPos)
-    const kernel = requireWasmKernel(wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos: 2}, undefined, false, true)?.id ?? -1)
-    const wp = put(w, 7)
-    const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
-    const guard = 64
-    for (const rows of [1, 3, 9]) {
-      for (const nPos of [...Array.from({length: 20}, (_, i) => i + 1), 33]) {
-        const out = alloc(4 * rows * nPos + 2 * guard) + guard
-        heap.fill(0xa5, out - guard, out + 4 * rows * nPos + guard)
-        kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
-        const got = new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)
-        for (let p = 0; p < nPos; p++) {
-          for (let r = 0; r < rows; r++) expect(got[p * rows + r], `${rows} rows, ${nPos} positions: row ${r} position ${p}`).to.equal(want[p][r])
-        }
-        const outside = [...heap.subarray(out - guard, out), ...heap.subarray(out + 4 * rows * nPos, out + 4 * rows * nPos + guard)]
-        expect(outside.every((b) => b === 0xa5), `${rows} rows, ${nPos} positions: bytes outside the output changed`).to.equal(true)
-      }
-    }
-  })
-
-  it('Q4_K d and dmin that are special halves (inf, NaN, -0, largest, subnormal) give the reference sums', () => {
-    const specials = [0x7c00, 0xfc00, 0x8000, 0x7bff, 0x0001, 0x03ff, 0x7e00, 0x3c00]
-    const blocks = 2, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, rows = specials.length * 2
-    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 77)
-    specials.forEach((h, i) => { // row 2i: d special in its second block; row 2i + 1: dmin special in its first
-      putU16(w, 2 * i * rowBytes + Q4_K_BLOCK_BYTES, h)
-      putU16(w, (2 * i + 1) * rowBytes + 2, h)
-    })
-    const x = gaussian(2 * n, 78)
-    const want = reference(w, rows, n, x, 2)
-    expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)
-    const kernel = requireWasmKernel(wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos: 1}, undefined, false, true)?.id ?? -1)
-    const wp = put(w), act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, 2, alloc(2 * kernel.activationBytes(n)))
-    for (const nPos of [1, 2]) {
-      const out = alloc(4 * rows * nPos)
-      kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
-      expect([...new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)], `${nPos} position(s)`).to.deep.equal(want.slice(0, nPos).flat())
-    }
-  })
-
-  it('Q4_K grouped layout: a group and 5 rows of 130 blocks in calls of whole groups, 1, 2, 9 and 17 positions, equal the reference bit for bit', () => {
-    const blocks = 130, rows = ROW_GROUP + 5, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES
-    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 190)
-    const g = gaussian(n, 5, 0.02)
-    for (let r = 1; r < rows; r += 3) quantizeRowQ4K(g, 0, n, w, r * rowBytes)
-    const grouped = w.slice()
-    groupRows(grouped, rows, blocks, Q4_K_BLOCK_BYTES)
-    const wp = put(grouped, 3)
-    const maxPos = 17
-    const x = gaussian(n * maxPos, 191, 1.2)
-    const want = reference(w, rows, n, x, maxPos)
-    const kernel = wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos: 1}, 0, true, true)
-    if (!kernel) throw new Error('no relaxed grouped kernel')
-    const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
-    for (const nPos of [1, 2, 9, 17]) {
-      for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
-        const out = alloc(4 * (r1 - r0) * nPos)
-        kernel.matmul(k, wp + r0 * rowBytes, rowBytes, r1 - r0, act, nPos, out)
-        const got = new Float32Array(heap.slice(out, out + 4 * (r1 - r0) * nPos).buffer)
-        for (let p = 0; p < nPos; p++) {
-          expect([...got.subarray(p * (r1 - r0), (p + 1) * (r1 - r0))], `${nPos} position(s): rows ${r0}-${r1}, position ${p}`).to.deep.equal(want[p].slice(r0, r1))
-        }
-      }
-    }
-  })
 })

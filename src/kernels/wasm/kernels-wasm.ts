@@ -38,9 +38,9 @@
  *                                      (grouped.ts); rows: whole groups of ROW_GROUP
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
- *   q4k_matmul_r(...), q4k_matmul_r_g(...)  only in the relaxed build (dist/wasm/kernels-relaxed.wasm,
- *                                      assembly/relaxed.ts): Q4_K against Q8KN activations on relaxed
- *                                      SIMD (the same sums), plain rows and the grouped layout
+ *   q4k_matmul_r, q4k_matmul_r_g,      only in the relaxed build (dist/wasm/kernels-relaxed.wasm,
+ *   q6k_matmul_r, q6k_matmul_r_g       assembly/relaxed.ts): Q4_K / Q6_K against Q8KN activations on
+ *                                      relaxed SIMD (the same sums), plain rows and the grouped layout
  *   prepare_f32x(xPtr, n, outPtr)      n f32 -> F32X (1120 bytes / 256 values: de-interleaved x and
  *                                      partial sums, see assembly/kernels.ts), for the two below
  *   q4k_f32_matmul(...), q6k_f32_matmul(...)  the float path of Q4_K / Q6_K (within 1e-5 of
@@ -111,6 +111,8 @@ export interface WasmKernelExports {
   /** Only in the relaxed build. */
   readonly q4k_matmul_r?: MatmulFn
   readonly q4k_matmul_r_g?: MatmulFn
+  readonly q6k_matmul_r?: MatmulFn
+  readonly q6k_matmul_r_g?: MatmulFn
 }
 
 /** dist/wasm/kernels.wasm: three levels up from src/kernels/wasm/ (tsx) and dist/kernels/wasm/ alike. */
@@ -145,7 +147,7 @@ export function instantiateWasmKernels(memory: SharedWasmMemory, relaxed = false
 }
 
 /** A kernel only the relaxed build exports, or INTERNAL when `k` is an instance of the base build. */
-function relaxedExport(k: WasmKernelExports, name: 'q4k_matmul_r' | 'q4k_matmul_r_g'): MatmulFn {
+function relaxedExport(k: WasmKernelExports, name: 'q4k_matmul_r' | 'q4k_matmul_r_g' | 'q6k_matmul_r' | 'q6k_matmul_r_g'): MatmulFn {
   const f = k[name]
   if (!f) throw new LlmfragError('INTERNAL', `kernel ${name} runs only on the relaxed-SIMD build (instantiateWasmKernels(memory, true))`)
   return f
@@ -231,9 +233,11 @@ const groupedOneTable = new Map<GGMLType, WasmTypeKernel>([
 /** The kernels on relaxed SIMD (Q8KN, any number of positions), by type: plain rows, and the grouped layout. */
 const relaxedTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + RELAXED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q4k_matmul_r')(...a)}],
+  [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + RELAXED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q6k_matmul_r')(...a)}],
 ])
 const relaxedGroupedTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q4_K, {type: GGMLType.Q4_K, id: GGMLType.Q4_K + RELAXED_VARIANT + GROUPED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q4k_matmul_r_g')(...a)}],
+  [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + RELAXED_VARIANT + GROUPED_VARIANT, ...q8kn, matmul: (k, ...a) => relaxedExport(k, 'q6k_matmul_r_g')(...a)}],
 ])
 
 /** The Q8KB kernels, by type. */
@@ -265,8 +269,8 @@ const floatTable = new Map<GGMLType, WasmTypeKernel>([
  * reference kernels). With `shape`, the kernel for that product: one position of Q4_K reads Q8KY
  * activations, one position of a Q6_K matrix at least BYTE_ACTIVATION_MIN_COLS wide Q8KB (the same
  * sums, bit for bit). `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels
- * read Q8KX, or Q8KY for one position of Q4_K. `relaxed`: Q4_K runs on relaxed SIMD, plain or
- * grouped, any number of positions (Q8KN; the kernel instances must be of the relaxed build).
+ * read Q8KX, or Q8KY for one position of Q4_K. `relaxed`: Q4_K and Q6_K run on relaxed SIMD, plain
+ * or grouped, any number of positions (Q8KN; the kernel instances must be of the relaxed build).
  */
 export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false, relaxed = false): WasmTypeKernel | undefined {
   const one = shape?.nPos === 1
