@@ -15,7 +15,9 @@
  * --positions takes a list: each count is a batched product of that many activation vectors, and
  * its GB/s counts the weights once per position (bytes x positions / time), the rate a prompt sees.
  * --wasm FILE times another build of assembly/ (e.g. `asc ... -o /tmp/k.wasm`) instead of
- * dist/wasm/kernels.wasm. --no-float skips the float-activation paths.
+ * dist/wasm/kernels.wasm. --no-float skips the float-activation paths. Q4_K and Q6_K are also timed
+ * on the relaxed-SIMD build (dist/wasm/kernels-relaxed.wasm, as --relaxed-simd runs them; this turns
+ * on V8's relaxed SIMD for the process) unless --no-relaxed.
  *
  * Needs the build (dist/): `npm run build`. Every fast result is checked against the reference
  * before it is timed (integer paths bit for bit, float paths within 1e-5; first and last position).
@@ -43,6 +45,7 @@ const {values: opt} = parseArgs({options: {
   positions: {type: 'string', default: '1'},
   'no-reference': {type: 'boolean', default: false},
   'no-float': {type: 'boolean', default: false},
+  'no-relaxed': {type: 'boolean', default: false},
   wasm: {type: 'string'},
 }})
 const rows = Number(opt.rows), cols = Number(opt.cols), seconds = Number(opt.seconds)
@@ -67,6 +70,9 @@ const heap = new Uint8Array(memory.buffer)
 const k = opt.wasm
   ? new WebAssembly.Instance(new WebAssembly.Module(readFileSync(opt.wasm)), {env: {memory}}).exports
   : instantiateWasmKernels(memory)
+/** The relaxed-SIMD build over the same memory (made on first use). */
+let relaxedInstance
+const relaxedKernels = () => (relaxedInstance ??= instantiateWasmKernels(memory, true))
 const wPtr = 0, xPtr = maxBytes, actPtr = xPtr + cols * 4 * nPos, outPtr = actPtr + (cols / 256) * 1120 * nPos + 1024
 
 /**
@@ -161,6 +167,14 @@ for (const name of wanted) {
       validate(n, fast.format, Boolean(refInt))
       line(`wasm simd, ${refInt ? `8-bit (${fast.format})` : 'f32 activations'}${fast === chosen ? '' : ', alt.'}`, n, time(run))
     }
+    const relaxed = opt['no-relaxed'] ? undefined : wasmKernelFor(type, {cols, nPos: n}, undefined, false, true)
+    if (relaxed && relaxed !== chosen) {
+      const kr = relaxedKernels()
+      const run = () => relaxed.matmul(kr, wPtr, rowBytes, rows, relaxed.prepare(kr, xPtr, cols, n, actPtr), n, outPtr)
+      run()
+      validate(n, 'relaxed simd', true)
+      line(`relaxed simd, 8-bit (${relaxed.format})`, n, time(run))
+    }
     if (floatPath) {
       const runFloat = () => floatPath.matmul(k, wPtr, rowBytes, rows, floatPath.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
       runFloat()
@@ -177,6 +191,14 @@ for (const name of wanted) {
       run()
       validate(n, 'grouped layout', true, plain)
       line(`grouped, 8-bit (${g.format})`, n, time(run))
+      const gr = opt['no-relaxed'] ? undefined : wasmKernelFor(type, {cols, nPos: n}, 0, true, true)
+      if (gr && gr !== g) {
+        const kr = relaxedKernels()
+        const runR = () => gr.matmul(kr, wPtr, rowBytes, rows, gr.prepare(kr, xPtr, cols, n, actPtr), n, outPtr)
+        runR()
+        validate(n, 'grouped layout, relaxed simd', true, plain)
+        line(`grouped, relaxed simd (${gr.format})`, n, time(runR))
+      }
     }
   }
 }
