@@ -69,8 +69,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 @inline function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const nb = <usize>rowBytes / blockBytes
-  const xb: usize = 576
-  const xs = nb * xb
+  const xs = nb * 576
   const os = <usize>rows << 2
   const chunk = groupChunkBlocks(nb)
   const passes = (nPos + POS_PASS - 1) / POS_PASS
@@ -81,7 +80,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
       const base = wPtr + <usize>g0 * <usize>rowBytes
       for (let c0: usize = 0; c0 < nb; c0 += chunk) {
         const n = min<usize>(nb, c0 + chunk) - c0
-        const x = xPtr + c0 * xb
+        const x = xPtr + c0 * 576
         for (let lr: usize = 0; lr < g; lr++) {
           const w = base + (g * c0 + lr * n) * blockBytes
           const r = <usize>g0 + lr
