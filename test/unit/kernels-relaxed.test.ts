@@ -17,24 +17,14 @@ import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
 import {
   createSharedMemory, instantiateWasmKernels, Q8KB_BLOCK_BYTES, RELAXED_WASM_PATH, requireWasmKernel, WASM_PATH, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
-import {gaussian, putU16, randomQuantRows} from './kernels-support.js'
+import {gaussian, putU16, randomQuantRows, TestHeap} from './kernels-support.js'
 
 const memory = createSharedMemory(48 << 20)
 const heap = new Uint8Array(memory.buffer)
 const view = new DataView(memory.buffer)
-let top = 1024
-/** A bump allocator over the test memory: an offset `misalign` bytes past a 64-byte boundary. */
-function alloc(bytes: number, misalign = 0): number {
-  const at = Math.ceil(top / 64) * 64 + misalign
-  top = at + bytes
-  if (top > heap.length) throw new Error('test memory exhausted')
-  return at
-}
-function put(bytes: Uint8Array, misalign = 0): number {
-  const at = alloc(bytes.length, misalign)
-  heap.set(bytes, at)
-  return at
-}
+const arena = new TestHeap(heap)
+const alloc = (bytes: number, misalign = 0): number => arena.alloc(bytes, misalign)
+const put = (bytes: Uint8Array, misalign = 0): number => arena.put(bytes, misalign)
 
 /** Whether a fresh Node process, without flags, validates the module at `path`. */
 function validatesWithoutFlags(path: string): boolean {
@@ -81,7 +71,7 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
     base = instantiateWasmKernels(memory)
   })
   afterEach(() => {
-    top = 1024
+    arena.top = TestHeap.START
   })
 
   it('is built from the current source: every kernel of the base build plus the relaxed ones; the base build has no relaxed instruction', () => {

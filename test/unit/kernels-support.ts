@@ -24,6 +24,31 @@ export function gaussian(n: number, seed: number, sigma = 1): Float32Array {
   return out
 }
 
+/**
+ * A bump allocator over a kernel test's memory: alloc returns an offset `misalign` bytes past a
+ * 64-byte boundary; `top` is where the next one starts (set it back to reuse the space).
+ */
+export class TestHeap {
+  static readonly START = 1024
+  top = TestHeap.START
+
+  constructor(private readonly heap: Uint8Array) {}
+
+  alloc(bytes: number, misalign = 0): number {
+    const at = Math.ceil(this.top / 64) * 64 + misalign
+    this.top = at + bytes
+    if (this.top > this.heap.length) throw new Error('test memory exhausted')
+    return at
+  }
+
+  /** Copies `bytes` in at a new offset (alloc's). */
+  put(bytes: Uint8Array, misalign = 0): number {
+    const at = this.alloc(bytes.length, misalign)
+    this.heap.set(bytes, at)
+    return at
+  }
+}
+
 /** Random k-quant / Q8_0 rows: random bytes (every nibble and scale pattern) with sane fp16 scales at the offsets halfAt of each block. */
 export function randomQuantRows(blockBytes: number, halfAt: number[], blocks: number, seed: number): Uint8Array {
   const w = randomBytes(blocks * blockBytes, seed)

@@ -23,7 +23,7 @@ import {
   WASM_PATH, wasmFloatKernelFor, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
 import {columnChunks, groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
-import {gaussian, putU16, randomQuantRows} from './kernels-support.js'
+import {gaussian, putU16, randomQuantRows, TestHeap} from './kernels-support.js'
 
 /** Float path: |fast - reference| / sum |w x| (f32 lanes vs the reference's f64 sum). */
 const MAX_FLOAT_REL = 1e-5
@@ -32,18 +32,10 @@ const memory = createSharedMemory(32 << 20)
 const heap = new Uint8Array(memory.buffer)
 let k: WasmKernelExports
 
-/** A bump allocator over the test memory: returns an offset `misalign` bytes past a 64-byte boundary. */
-let top = 1024
-function alloc(bytes: number, misalign = 0): number {
-  const at = Math.ceil(top / 64) * 64 + misalign
-  top = at + bytes
-  if (top > heap.length) throw new Error('test memory exhausted')
-  return at
-}
+const arena = new TestHeap(heap)
+const alloc = (bytes: number, misalign = 0): number => arena.alloc(bytes, misalign)
 function putFloats(v: Float32Array, misalign = 0): number {
-  const at = alloc(v.byteLength, misalign)
-  heap.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at)
-  return at
+  return arena.put(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), misalign)
 }
 function floatsAt(at: number, n: number): Float32Array {
   return new Float32Array(heap.slice(at, at + 4 * n).buffer)
@@ -54,7 +46,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     k = instantiateWasmKernels(memory)
   })
   afterEach(() => {
-    top = 1024
+    arena.top = TestHeap.START
   })
 
   it('is built from the current source and keeps the memory contract (imports env.memory only, no data)', () => {
@@ -259,7 +251,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         want.push(Array.from({length: maxRows}, (_, r) => vecDot(w, r * rowBytes, n, q, 0)))
       }
       const guard = 64
-      const mark = top
+      const mark = arena.top
       for (const rows of [1, 3, 5, 9]) {
         for (const nPos of [...Array.from({length: 20}, (_, i) => i + 1), 33]) {
           const out = alloc(4 * rows * nPos + 2 * guard) + guard
@@ -272,7 +264,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
           const before = heap.subarray(out - guard, out), after = heap.subarray(out + 4 * rows * nPos, out + 4 * rows * nPos + guard)
           expect(before.every((b) => b === 0xa5) && after.every((b) => b === 0xa5), `${rows} rows, ${nPos} positions: bytes outside the output changed`).to.equal(true)
         }
-        top = mark // reuse the output space for the next row count
+        arena.top = mark // reuse the output space for the next row count
       }
     })
   }
@@ -327,7 +319,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         if (!kernel) throw new Error(`no kernel for ${name}`)
         expect(kernel.format).to.equal(nPos === 1 && type === GGMLType.Q4_K ? 'q8ky' : 'q8kx')
         expect(requireWasmKernel(kernel.id)).to.equal(kernel)
-        const mark = top
+        const mark = arena.top
         const act = kernel.prepare(k, xp, n, nPos, alloc(kernel.activationBytes(n) * nPos, 16))
         for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
           const out = alloc(4 * (r1 - r0) * nPos)
@@ -337,7 +329,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
             for (let r = r0; r < r1; r++) expect(got[p * (r1 - r0) + r - r0], `${nPos} position(s): row ${r} position ${p}`).to.equal(want[p][r])
           }
         }
-        top = mark
+        arena.top = mark
       }
     })
   }
