@@ -63,8 +63,8 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
  * nPos positions of a grouped Q4_K (Q6 false) or Q6_K matrix against Q8KX activations, in the
  * passes of the plain kernels (common.ts POS_PASS, two per sweep), each pass over one column chunk
  * of one row, starting from the row's sums so far after the first chunk. (kernels_relaxed.ts has
- * the same sweep for the relaxed passes: handed a flag to choose them, AssemblyScript compiled every
- * kind of pass into every kernel and the build took minutes.)
+ * the same sweep for the relaxed passes: one sweep choosing its pass by flags made the builds take
+ * minutes; see there.)
  */
 @inline function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144

@@ -4,9 +4,10 @@
  * kernels of relaxed.ts. The engine loads it only with --relaxed-simd (src/kernels/wasm/relaxed.ts).
  *
  * The sweeps over rows for several positions repeat those of q4_k.ts q4k_matmul and grouped.ts
- * groupedPasses with the relaxed passes: handed a flag to choose between the two kinds of pass,
- * AssemblyScript compiled every kind into every kernel (the flag is not folded through inlining)
- * and the build took 1.5 minutes (base) and 6.5-10 (relaxed) instead of seconds.
+ * groupedPasses with the relaxed passes. One shared sweep choosing its kind of pass by flags was
+ * tried twice (the choice in a helper the sweep inlined, and written in the sweep itself): the
+ * builds took 1.5 minutes (base) and 6.5-10 (relaxed) instead of 17 and 26 seconds, with each
+ * sweep calling its pass directly as here. Where asc / Binaryen spend that time was not pinned down.
  */
 import {passStart, POS_PASS, Q8KB_BYTES} from './common'
 import {groupChunkBlocks, groupedOne, ROW_GROUP} from './grouped'

@@ -11,9 +11,11 @@ import {q4kScales} from './q4_k'
 import {q6kHigh, q6kLow} from './q6_k'
 
 // Speed notes (Zen 4, V8 11.3, 14336 x 4096, one thread, one position): Q4_K two rows at a time
-// on Q8KN 13.4-13.5 GB/s, against 10.3-10.4 for q4kBlockPairY on Q8KY. With each sub-block's scale
+// on Q8KN 13.4-14.2 GB/s, against 10.3-10.4 for q4kBlockPairY on Q8KY. With each sub-block's scale
 // taken by i16x8 shuffles (three instructions each on x64) it ran 11.2; as i32 lanes holding the
-// scale twice (sc | sc << 16), one vpshufd.
+// scale twice (sc | sc << 16), one vpshufd. q4kBlockPairR's four chunks are written out: each row's
+// chunk through chunkDot (the pass's helper; the activations then loaded once per row) ran 13.1-13.2
+// against 14.1-14.2, and 4096 x 14336 grouped 12.2 against 13.3-13.4.
 
 /** Both halves of a sub-block: the byte dots of 32 activations (x0, x1) with 32 weights (q0, q1), as i16 pairs. */
 @inline function nibbleDots(x0: v128, x1: v128, q0: v128, q1: v128): v128 {
