@@ -17,6 +17,12 @@ function table(header: readonly string[], align: readonly ('l' | 'r')[], rows: r
   return [line(header), rule, ...rows.map(line)]
 }
 
+const KERNELS = {
+  fast: 'WebAssembly SIMD (base build)',
+  relaxed: 'WebAssembly relaxed SIMD (Q4_K and Q6_K on a byte dot product)',
+  reference: 'scalar reference (--safe-mode)',
+} as const
+
 const gib = (b: number): string => `${(b / GiB).toFixed(2)} GiB`
 const fixed = (v: number, d = 2): string => v.toFixed(d)
 
@@ -28,6 +34,7 @@ export function renderBench(r: BenchResult): string[] {
   out.push(`memory read (sequential scan over 256 MiB): ${r.memory_read.map((x) => `${x.threads} thread${x.threads > 1 ? 's' : ''} ${fixed(x.gbps, 1)} GB/s`).join(', ')}`)
   const l = r.load
   out.push(`load: ${fixed(l.seconds)} s (${fixed(l.gbps)} GB/s), ${l.verified ? `fragment sha256 verified while loading (${fixed(l.hash_seconds)} s of hashing on worker threads)` : 'no checksums verified'}, RSS after load ${gib(l.rss_bytes)}`)
+  if (r.tests.length > 0) out.push(`kernels: ${KERNELS[r.tests[0].kernels]}`)
   out.push('')
   out.push(...table(
     ['model', 'size', 'params', 'threads', 'test', 't/s', 'ms/token', 'weights GB/s', 'llama.cpp t/s', 'ratio', 'target'],

@@ -8,7 +8,7 @@ import {renderBench} from '../bench/render.js'
 import {checkBenchResult} from '../bench/schema.js'
 import type {BenchResult} from '../bench/types.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {kernelFlags} from '../cli/kernel-flags.js'
+import {benchKernels, kernelFlags} from '../cli/kernel-flags.js'
 import {progressBar} from '../cli/progress.js'
 import {ioError, LlmfragError} from '../errors.js'
 import {defaultThreads} from '../model/load.js'
@@ -57,7 +57,7 @@ export default class Bench extends BaseCommand {
     try {
       result = await runBench({
         model: resolved.path, synthetic: resolved.synthetic, nPrompt: flags['n-prompt'], nGen: flags['n-gen'], threads, iterations: flags.iterations,
-        batch: flags['batch-size'], kernels: flags['safe-mode'] ? 'reference' : flags['relaxed-simd'] ? 'relaxed' : 'fast', verify: flags.verify, micro: flags.micro,
+        batch: flags['batch-size'], kernels: benchKernels(flags), verify: flags.verify, micro: flags.micro,
         version: this.config.version, onStage: stage, onLoadProgress: loadBar.update,
       })
     } finally {

@@ -4,7 +4,7 @@ import chalk, {chalkStderr} from 'chalk'
 import {ChatSession} from '../chat/session.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {runChatTerminal} from '../cli/chat-terminal.js'
-import {kernelFlags} from '../cli/kernel-flags.js'
+import {kernelChoice, kernelFlags} from '../cli/kernel-flags.js'
 import {chooseModel} from '../cli/model-picker.js'
 import {progressBar} from '../cli/progress.js'
 import {samplingFlags, samplingFromFlags} from '../cli/sampling-flags.js'
@@ -49,7 +49,7 @@ export default class Chat extends BaseCommand {
     const bar = progressBar('loading')
     let engine: Engine
     try {
-      engine = await Engine.load(choice.path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, relaxedSimd: flags['relaxed-simd'], onProgress: bar.update})
+      engine = await Engine.load(choice.path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, ...kernelChoice(flags), onProgress: bar.update})
     } finally {
       bar.stop()
     }

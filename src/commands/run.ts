@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {kernelFlags} from '../cli/kernel-flags.js'
+import {kernelChoice, kernelFlags} from '../cli/kernel-flags.js'
 import {progressBar} from '../cli/progress.js'
 import {samplingFlags, samplingFromFlags} from '../cli/sampling-flags.js'
 import {modelPathFromFlags, runServingMode, servingFlags, servingModeRequested} from '../cli/serving-flags.js'
@@ -66,7 +66,7 @@ export default class Run extends BaseCommand {
     }
     const sampling = resolveSampling(samplingFromFlags(flags)) // bad values fail before the model loads
     const engine = await this.load(path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, verify: flags.verify,
-      kernels: flags['safe-mode'] ? 'reference' : 'fast', relaxedSimd: flags['relaxed-simd']})
+      ...kernelChoice(flags)})
     const r = engine.loadReport
     if (r.verified && !this.jsonEnabled()) this.note(`llmfrag_perf: verified fragment sha256 while loading: ${r.hashSeconds.toFixed(2)} s of hashing (worker threads) in a ${r.seconds.toFixed(2)} s load`)
 

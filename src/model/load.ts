@@ -7,6 +7,7 @@
 import {availableParallelism} from 'node:os'
 
 import {LlmfragError} from '../errors.js'
+import {type RelaxedSimdChoice, resolveRelaxedSimd} from '../kernels/wasm/relaxed.js'
 import type {LoadOptions, LoadReport, ModelSource} from '../source/model-source.js'
 import {Arena} from './arena.js'
 import {readModelConfig} from './config.js'
@@ -37,8 +38,11 @@ export interface ModelLoadOptions extends LoadOptions {
   readonly regionBytes?: number
   /** Columns from which one position of a Q6_K product reads byte activations (default: kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS; tests lower it to run that path on tiny models). */
   readonly byteActivationMinCols?: number
-  /** Q4_K and Q6_K products on the relaxed-SIMD kernels (--relaxed-simd; kernels/wasm/relaxed.ts). Default false. */
-  readonly relaxedSimd?: boolean
+  /**
+   * Q4_K and Q6_K products on the relaxed-SIMD kernels (kernels/wasm/relaxed.ts): true (--relaxed-simd;
+   * turns V8's flag on where needed), false, or `auto` (default): on where the runtime ships relaxed SIMD.
+   */
+  readonly relaxedSimd?: RelaxedSimdChoice
 }
 
 /** The default thread count: the cores this process may use. */
@@ -61,6 +65,6 @@ export async function loadTransformer(source: ModelSource, options: ModelLoadOpt
   const {weights, report} = await loadWeights(source, config, {...options, verify: options.verify ?? true}, new Arena(options.regionBytes))
   const state = new RunState(config, {ctx, maxBatch})
   const matmul = options.kernels === 'reference' ? referenceMatmul(state)
-    : await createFastMatmul(weights, state, {threads, byteMinCols: options.byteActivationMinCols, relaxedSimd: options.relaxedSimd})
+    : await createFastMatmul(weights, state, {threads, byteMinCols: options.byteActivationMinCols, relaxedSimd: resolveRelaxedSimd(options.relaxedSimd)})
   return {model: new Transformer(config, weights, state, matmul), report}
 }

@@ -12,7 +12,9 @@ import {join} from 'node:path'
 
 import {Ajv} from 'ajv'
 
+import {RELAXED_WASM_PATH} from '../../src/kernels/wasm/kernels-wasm.js'
 import {readFixture} from '../support/logits.js'
+import {validatesWithoutFlags} from '../support/runtime.js'
 
 function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
@@ -83,7 +85,8 @@ describe('llmfrag bench (built CLI)', () => {
     expect(json.iterations).to.equal(2)
     expect(json.tests.map((t) => [t.n_threads, t.test, t.n_prompt, t.n_gen])).to.deep.equal([[1, 'pp8', 8, 0], [1, 'tg4', 0, 4], [2, 'pp8', 8, 0], [2, 'tg4', 0, 4]])
     for (const t of json.tests) {
-      expect(t).to.include({model_filename: mistral.model, model_size: json.model.size_bytes, kernels: 'fast'})
+      // By default relaxed SIMD runs where the runtime ships it (Node 22), not on Node 20.
+      expect(t).to.include({model_filename: mistral.model, model_size: json.model.size_bytes, kernels: validatesWithoutFlags(RELAXED_WASM_PATH) ? 'relaxed' : 'fast'})
       expect(t.samples_ns).to.have.length(2)
       expect(t.samples_ts).to.have.length(2)
       const n = t.n_prompt + t.n_gen
@@ -105,8 +108,9 @@ describe('llmfrag bench (built CLI)', () => {
   })
 
   it('prints llama-bench\'s table with ms/token and the llama.cpp columns, then the micro-measurements', async () => {
-    const r = await run(['bench', '--model', mistral.model, '-p', '4', '-n', '2', '-t', '1', '--iterations', '1'])
+    const r = await run(['bench', '--model', mistral.model, '-p', '4', '-n', '2', '-t', '1', '--iterations', '1', '--no-relaxed-simd'])
     expect(r.code, r.stderr).to.equal(0)
+    expect(r.stdout).to.match(/^kernels: WebAssembly SIMD \(base build\)$/m)
     const lines = r.stdout.split('\n')
     expect(lines.find((l) => l.startsWith('| model'))).to.match(/^\| model +\| +size \| params \| threads \| test \| +t\/s \| ms\/token \|.*llama\.cpp t\/s \| ratio \| target \|$/)
     expect(lines.filter((l) => /\| +1 \| +(pp4|tg2) \| +[\d.]+ ± [\d.]+ \|/.test(l))).to.have.length(2)
@@ -130,6 +134,15 @@ describe('llmfrag bench (built CLI)', () => {
     const s = JSON.parse(skipped.stdout) as BenchJson
     expect(s.load).to.include({verified: false, hash_seconds: 0})
     expect(s.tests.map((t) => [t.test, t.kernels, t.n_threads])).to.deep.equal([['pp2', 'reference', 1]])
+  })
+
+  it('--relaxed-simd and --no-relaxed-simd choose the kernels whatever the runtime ships', async () => {
+    const args = ['bench', '--model', mistral.model, '-p', '2', '-n', '2', '-t', '1', '--iterations', '1', '--no-micro', '--json']
+    for (const [flag, kernels] of [['--relaxed-simd', 'relaxed'], ['--no-relaxed-simd', 'fast']]) {
+      const r = await run([...args, flag])
+      expect(r.code, r.stderr).to.equal(0)
+      expect((JSON.parse(r.stdout) as BenchJson).tests.map((t) => t.kernels), flag).to.deep.equal([kernels, kernels])
+    }
   })
 
   it('a profile name with no configured or cached model exits 2 with the commands that make one', async () => {

@@ -66,14 +66,17 @@ describe('llmfrag run (built CLI)', () => {
     expect(j.timings.promptTokensPerSecond).to.be.greaterThan(0)
   })
 
-  it('--relaxed-simd generates the same greedy tokens (relaxed-SIMD kernels, 2 threads); with --safe-mode it is a usage error', async () => {
+  it('--relaxed-simd and --no-relaxed-simd generate the exact reference\'s greedy tokens (2 threads); --relaxed-simd with --safe-mode is a usage error', async () => {
     const s = seq(mistral, 'seq007')
     const r = await run(['run', '-m', mistral.model, '--prompt-tokens', s.tokens.join(','), '-n', '8', '--temp', '0', '-t', '2', '--relaxed-simd', '--json'])
     expect(r.code, r.stderr).to.equal(0)
     expect((JSON.parse(r.stdout) as RunJson).tokens).to.deep.equal(s.greedyExact.tokens.slice(0, 8))
     const both = await run(['run', '-m', mistral.model, '-p', 'hi', '--relaxed-simd', '--safe-mode'])
     expect(both.code).to.equal(2)
-    expect(both.stderr).to.match(/--safe-mode|--relaxed-simd/)
+    expect(both.stderr).to.match(/--relaxed-simd and --safe-mode exclude each other/)
+    const off = await run(['run', '-m', mistral.model, '--prompt-tokens', s.tokens.join(','), '-n', '8', '--temp', '0', '-t', '2', '--no-relaxed-simd', '--json'])
+    expect(off.code, off.stderr).to.equal(0)
+    expect((JSON.parse(off.stdout) as RunJson).tokens).to.deep.equal((JSON.parse(r.stdout) as RunJson).tokens)
   })
 
   it('streams text to stdout and prints llama_perf-style timings to stderr; the same seed gives the same text', async () => {

@@ -8,15 +8,18 @@ import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 
+import {kernelChoice} from '../../src/cli/kernel-flags.js'
 import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
 import {Q6_K_BLOCK_BYTES, vecDotQ6KQ8K} from '../../src/kernels/q6_k.js'
 import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
 import {quantizeRowQ4K, quantizeRowQ6K} from '../../src/kernels/quantize-k.js'
 import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
+import {resolveRelaxedSimd} from '../../src/kernels/wasm/relaxed.js'
 import {
   createSharedMemory, instantiateWasmKernels, Q8KB_BLOCK_BYTES, RELAXED_WASM_PATH, requireWasmKernel, WASM_PATH, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
+import {validatesWithoutFlags} from '../support/runtime.js'
 import {gaussian, putU16, randomQuantRows, TestHeap} from './kernels-support.js'
 
 const memory = createSharedMemory(48 << 20)
@@ -25,12 +28,6 @@ const view = new DataView(memory.buffer)
 const arena = new TestHeap(heap)
 const alloc = (bytes: number, misalign = 0): number => arena.alloc(bytes, misalign)
 const put = (bytes: Uint8Array, misalign = 0): number => arena.put(bytes, misalign)
-
-/** Whether a fresh Node process, without flags, validates the module at `path`. */
-function validatesWithoutFlags(path: string): boolean {
-  const code = `process.stdout.write(String(WebAssembly.validate(require('fs').readFileSync(${JSON.stringify(path)}))))`
-  return execFileSync(process.execPath, ['-e', code], {encoding: 'utf8'}) === 'true'
-}
 
 interface Case {
   readonly name: string
@@ -84,6 +81,18 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
     expect(wasm.Module.imports(new wasm.Module(readFileSync(RELAXED_WASM_PATH)))).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(validatesWithoutFlags(WASM_PATH), 'the base build validates on a stock runtime').to.equal(true)
     if (process.versions.node.startsWith('20.')) expect(validatesWithoutFlags(RELAXED_WASM_PATH), 'Node 20 rejects relaxed SIMD without the flag').to.equal(false)
+  })
+
+  it('by default (auto) runs exactly where the runtime validates relaxed SIMD with no flag, and never sets the flag; the flags decide otherwise', () => {
+    expect([resolveRelaxedSimd('auto', () => true), resolveRelaxedSimd('auto', () => false)]).to.deep.equal([true, false])
+    expect([resolveRelaxedSimd(true, () => false), resolveRelaxedSimd(false, () => true)]).to.deep.equal([true, false])
+    // A fresh process (this one has the flag on by now): what auto picks, then whether the runtime validates relaxed SIMD after it.
+    const code = `import('./dist/kernels/wasm/relaxed.js').then((m) => process.stdout.write(JSON.stringify([m.resolveRelaxedSimd(), m.relaxedSimdValidates()])))`
+    const native = validatesWithoutFlags(RELAXED_WASM_PATH)
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', code], {encoding: 'utf8'}))).to.deep.equal([native, native])
+    expect(kernelChoice({})).to.deep.equal({kernels: 'fast', relaxedSimd: 'auto'})
+    expect(kernelChoice({'relaxed-simd': false, 'safe-mode': true})).to.deep.equal({kernels: 'reference', relaxedSimd: false})
+    expect(() => kernelChoice({'relaxed-simd': true, 'safe-mode': true})).to.throw(/--relaxed-simd and --safe-mode exclude each other/)
   })
 
   it('quantize_q8kn holds Q8_K\'s d and values in their natural order, with Q8KB\'s 32- and 16-value sums', () => {

@@ -2,8 +2,9 @@
  * Relaxed SIMD on this runtime. The relaxed-SIMD kernels (assembly/relaxed.ts, built into
  * dist/wasm/kernels-relaxed.wasm) use i16x8.relaxed_dot_i8x16_i7x16_s, which V8 compiles to one
  * pmaddubsw on x64: a byte dot product that the base SIMD set lacks. Node 20's V8 (11.3) validates
- * relaxed instructions only under --experimental-wasm-relaxed-simd; later versions ship them.
- * The engine uses them only when asked (--relaxed-simd): the flag is experimental on Node 20.
+ * relaxed instructions only under --experimental-wasm-relaxed-simd; later versions (Node 22's
+ * V8 12.4) ship them. By default (`auto`) the engine uses them where the runtime validates them
+ * without any flag; on Node 20 only when asked (--relaxed-simd), the flag being experimental there.
  */
 import v8 from 'node:v8'
 
@@ -29,6 +30,14 @@ const validate = (bytes: Uint8Array): boolean => (globalThis as unknown as {WebA
 /** Whether this runtime validates relaxed SIMD now (without touching any flag). */
 export function relaxedSimdValidates(): boolean {
   return validate(PROBE)
+}
+
+/** Relaxed SIMD on or off, or `auto`: on where the runtime ships it (validates it with no flag set). */
+export type RelaxedSimdChoice = boolean | 'auto'
+
+/** Whether the relaxed-SIMD kernels run for this choice (`auto` never sets a flag). */
+export function resolveRelaxedSimd(choice: RelaxedSimdChoice = 'auto', validates: () => boolean = relaxedSimdValidates): boolean {
+  return choice === 'auto' ? validates() : choice
 }
 
 /**
