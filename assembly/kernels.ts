@@ -30,7 +30,8 @@
  *
  * Files: common.ts (fp16, sums, the batching scheme), quantize.ts (activation preparation), q4_k.ts,
  * q6_k.ts, q8_0.ts (8-bit paths), rows_pair.ts (one position two rows at a time, for both),
- * grouped.ts (Q4_K / Q6_K in the grouped layout), relaxed.ts (relaxed SIMD: the second build,
+ * grouped.ts (Q4_K / Q6_K in the grouped layout), attention.ts (one position's attention over the
+ * KV cache, f32), relaxed.ts (relaxed SIMD: the second build,
  * kernels_relaxed.ts), float_k.ts
  * (Q4_K / Q6_K against F32X), float.ts (F32 / F16 weights).
  *
@@ -53,3 +54,4 @@ export {q4k_matmul_g, q4k_matvec_y_g, q6k_matmul_g} from './grouped'
 export {q4k_f32_matmul, q6k_f32_matmul} from './float_k'
 export {q8_0_matmul} from './q8_0'
 export {f32_matmul, f16_matmul} from './float'
+export {attend_group} from './attention'

@@ -9,7 +9,6 @@ import {createHash} from 'node:crypto'
 import {decodeFrame, encodeFrame, type Codec} from '../frames/frame.js'
 import {modelFingerprint} from '../frames/fingerprint.js'
 import {GGMLType, ggmlTypeName} from '../gguf/ggml-types.js'
-import {attention} from '../model/attention.js'
 import {rmsnorm, rope, ropeAngles, swiglu} from '../model/ops.js'
 import type {Transformer} from '../model/transformer.js'
 import type {WeightTensor} from '../model/weights.js'
@@ -72,7 +71,7 @@ export function opLatencies(m: Transformer, pos: number): OpLatency[] {
     rope(s.q, 0, c.heads, c.headDim, c.ropeDims, s.ropeCos, s.ropeSin, 0)
     rope(s.k, 0, c.kvHeads, c.headDim, c.ropeDims, s.ropeCos, s.ropeSin, 0)
   })
-  time('attention', `${c.heads} heads over ${pos + 1} positions`, () => attention(c, s, 0, 1, pos))
+  time('attention', `${c.heads} heads over ${pos + 1} positions`, () => mm.attention(0, 1, pos))
   time('matmul attn_output', `${c.attnOutDim} -> ${c.dim}`, () => mm.run([L.wo], s.attOut, [s.xb], 1))
   time('matmul gate, up (one job)', `${c.dim} -> 2 x ${c.ffnHidden}`, () => mm.run([L.gate, L.up], s.xb, [s.hb, s.hb2], 1))
   time('swiglu', `${c.ffnHidden}`, () => swiglu(s.hb, s.hb2, c.ffnHidden))

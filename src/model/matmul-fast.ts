@@ -23,7 +23,9 @@
  * SwiGLU on the thread that made them.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
- * A layer's attention also runs on the pool when it is large enough (long prompts, long contexts).
+ * A layer's attention runs on the f32 SIMD kernel (assembly/attention.ts) when the run state lies in
+ * a WebAssembly memory (else on attendGroup, float64), on the pool when it is large enough (long
+ * prompts, long contexts), else on the calling thread alone.
  */
 import {LlmfragError} from '../errors.js'
 import {GGMLType} from '../gguf/ggml-types.js'
@@ -121,10 +123,13 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
     }
     scratch.set(region, {xin, act, out: alloc(o.threads * SCRATCH_PER_THREAD)})
   }
-  // Shared buffers the threads write into or read from: 0 the run state, then each layer's keys, then its values.
-  const buffers = [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
-  const pool = await ComputePool.create({threads: o.threads, memories: weights.arena.memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
-  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, relaxed)
+  // Shared buffers the threads write into or read from: 0 the run state, then (for the JavaScript attention) each layer's keys, then its values.
+  const buffers = state.memory ? [state.buffer] : [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
+  // The run state's memory, when it has one, goes after the weights' memories: every thread gets a kernel instance over it for attention.
+  const memories = state.memory ? [...weights.arena.memories, state.memory] : weights.arena.memories
+  const pool = await ComputePool.create({threads: o.threads, memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
+  const stateMemory = state.memory ? memories.length - 1 : undefined
+  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, relaxed, stateMemory)
 }
 
 /**
@@ -175,6 +180,8 @@ class FastMatmul implements Matmul {
     private readonly byteMinCols: number,
     private readonly grouped: ReadonlySet<WeightTensor>,
     private readonly relaxed: boolean,
+    /** The pool's index of the run state's WebAssembly memory (undefined: the state has none, attention runs in JavaScript). */
+    private readonly stateMemory: number | undefined,
   ) {
     this.refRow = new Float32Array(maxCols)
   }
@@ -185,17 +192,20 @@ class FastMatmul implements Matmul {
 
   attention(layer: number, n: number, pos0: number): void {
     const c = this.state.config
-    const work = n * (pos0 + n) * c.heads * (c.headDim + c.headDimV)
-    if (this.pool.threads === 1 || work < ATTENTION_POOL_MIN) {
-      attention(c, this.state, layer, n, pos0)
+    const s = this.state
+    const local = this.pool.threads === 1 || n * (pos0 + n) * c.heads * (c.headDim + c.headDimV) < ATTENTION_POOL_MIN
+    if (this.stateMemory === undefined && local) {
+      attention(c, s, layer, n, pos0)
       return
     }
-    const s = this.state
+    const keys = s.keyCache[layer], values = s.valueCache[layer]
     writeAttentionJob(this.pool.job, {
       dims: c, n, pos0, q: {buffer: 0, offset: s.q.byteOffset / 4}, keys: 1 + layer, values: 1 + c.layers + layer,
       out: {buffer: 0, offset: s.attOut.byteOffset / 4},
+      wasm: this.stateMemory === undefined ? undefined
+        : {memory: this.stateMemory, kPtr: keys.byteOffset, vPtr: values.byteOffset, scratch: s.attScratch, scratchStride: s.attScratchStride},
     })
-    this.pool.run()
+    this.pool.run(local)
   }
 
   glu(gate: WeightTensor, up: WeightTensor, x: Float32Array, out: Float32Array, upOut: Float32Array, nRows: number): void {

@@ -1,17 +1,26 @@
 /**
  * The run state (llama2.c's `RunState`): every activation buffer and the KV cache, allocated once
- * for a context size and a batch size, so a forward pass allocates nothing. Activations live in
- * one SharedArrayBuffer so that worker threads can later read inputs and write their share of
- * outputs in place.
+ * for a context size and a batch size, so a forward pass allocates nothing. Activations and the KV
+ * cache live in one shared WebAssembly memory when they fit in one (under 4 GiB: the fast path's
+ * attention kernel then reads q and the cache where they lie and writes its output in place), else
+ * in SharedArrayBuffers (activations in one, the cache one per layer); worker threads read inputs
+ * and write their share of outputs in place either way.
  */
 import {LlmfragError} from '../errors.js'
+import {createSharedMemory, type SharedWasmMemory} from '../kernels/wasm/kernels-wasm.js'
+import {MAX_THREADS} from '../parallel/protocol.js'
 import type {ModelConfig} from './config.js'
+
+/** Largest run state kept in one WebAssembly memory (a memory holds at most 65535 pages of 64 KiB). */
+const WASM_STATE_MAX_BYTES = 65535 * 65536
 
 export interface RunStateOptions {
   /** Context size in tokens: positions 0..ctx-1 have a K/V slot. */
   readonly ctx: number
   /** Most positions evaluated by one forward call (prompt chunks are at most this long). */
   readonly maxBatch: number
+  /** Put the state in one WebAssembly memory when it fits (default true; false: SharedArrayBuffers, the float64 JavaScript attention). */
+  readonly wasmMemory?: boolean
 }
 
 export class RunState {
@@ -34,6 +43,14 @@ export class RunState {
   readonly ropeSin: Float64Array // (maxBatch, ropeDims / 2)
   readonly keyCache: readonly Float32Array[] // [layer] (ctx, kvDim)
   readonly valueCache: readonly Float32Array[] // [layer] (ctx, kvDimV)
+  /**
+   * The WebAssembly memory holding every buffer above (buffer is its SharedArrayBuffer), with
+   * MAX_THREADS attention score rows of `attScratchStride` bytes from byte `attScratch`; undefined
+   * when the state does not fit in one memory.
+   */
+  readonly memory?: SharedWasmMemory
+  readonly attScratch: number
+  readonly attScratchStride: number
 
   constructor(readonly config: ModelConfig, options: RunStateOptions) {
     const c = config
@@ -43,34 +60,44 @@ export class RunState {
     this.ctx = ctx
     this.maxBatch = maxBatch
     const widths = {x: c.dim, xb: c.dim, q: c.qDim, k: c.kvDim, v: c.kvDimV, attOut: c.attnOutDim, hb: c.ffnHidden, hb2: c.ffnHidden, logits: c.vocab}
-    const total = Object.values(widths).reduce((s, w) => s + w * maxBatch, 0)
-    const sab = allocate(total * 4, 'activation buffers', `-b/--batch-size ${maxBatch}`)
+    const activations = Object.values(widths).reduce((s, w) => s + w * maxBatch, 0) * 4
+    const kvBytes = RunState.kvCacheBytes(c, ctx)
+    this.attScratchStride = Math.ceil(ctx / 4) * 16
+    const scratchBytes = MAX_THREADS * this.attScratchStride
+    const inWasm = (options.wasmMemory ?? true) && activations + kvBytes + scratchBytes <= WASM_STATE_MAX_BYTES
+    if (inWasm) {
+      const bytes = activations + kvBytes + scratchBytes
+      this.memory = allocate(bytes, 'activation buffers and KV cache', `-c/--ctx-size ${ctx} or -b/--batch-size ${maxBatch}`,
+        () => createSharedMemory(bytes, Math.ceil(bytes / 65536)))
+    }
+    const sab = this.memory?.buffer ?? allocate(activations, 'activation buffers', `-b/--batch-size ${maxBatch}`, () => new SharedArrayBuffer(activations))
     this.buffer = sab
-    let at = 0
-    const take = (width: number): Float32Array => {
-      const a = new Float32Array(sab, at * 4, width * maxBatch)
-      at += width * maxBatch
+    let at = 0 // bytes
+    const take = (floats: number): Float32Array => {
+      const a = new Float32Array(sab, at, floats)
+      at += floats * 4
       return a
     }
-    this.x = take(widths.x)
-    this.xb = take(widths.xb)
-    this.q = take(widths.q)
-    this.k = take(widths.k)
-    this.v = take(widths.v)
-    this.attOut = take(widths.attOut)
-    this.hb = take(widths.hb)
-    this.hb2 = take(widths.hb2)
-    this.logits = take(widths.logits)
+    this.x = take(widths.x * maxBatch)
+    this.xb = take(widths.xb * maxBatch)
+    this.q = take(widths.q * maxBatch)
+    this.k = take(widths.k * maxBatch)
+    this.v = take(widths.v * maxBatch)
+    this.attOut = take(widths.attOut * maxBatch)
+    this.hb = take(widths.hb * maxBatch)
+    this.hb2 = take(widths.hb2 * maxBatch)
+    this.logits = take(widths.logits * maxBatch)
     this.att = new Float64Array(ctx)
     this.attAcc = new Float64Array(c.headDimV)
     this.ropeCos = new Float64Array(maxBatch * (c.ropeDims >>> 1))
     this.ropeSin = new Float64Array(maxBatch * (c.ropeDims >>> 1))
-    // One buffer per layer: a typed array holds at most 2^32 elements, and (layers, ctx, kvDim)
-    // passes that for big models at long contexts.
-    const kv = (width: number): Float32Array[] => Array.from({length: c.layers},
-      () => new Float32Array(allocate(ctx * width * 4, 'KV cache', `-c/--ctx-size ${ctx}`)))
+    // Outside a WebAssembly memory, one buffer per layer: a typed array holds at most 2^32
+    // elements, and (layers, ctx, kvDim) passes that for big models at long contexts.
+    const kv = (width: number): Float32Array[] => Array.from({length: c.layers}, () => inWasm ? take(ctx * width)
+      : new Float32Array(allocate(ctx * width * 4, 'KV cache', `-c/--ctx-size ${ctx}`, () => new SharedArrayBuffer(ctx * width * 4))))
     this.keyCache = kv(c.kvDim)
     this.valueCache = kv(c.kvDimV)
+    this.attScratch = inWasm ? at : 0
   }
 
   /** Bytes of the K/V cache (float32), for memory reports. */
@@ -79,9 +106,9 @@ export class RunState {
   }
 }
 
-function allocate(bytes: number, what: string, knob: string): SharedArrayBuffer {
+function allocate<T>(bytes: number, what: string, knob: string, make: () => T): T {
   try {
-    return new SharedArrayBuffer(bytes)
+    return make()
   } catch (err) {
     throw new LlmfragError('BAD_INPUT', `cannot allocate ${(bytes / 1024 ** 3).toFixed(2)} GiB for the ${what}`, {
       hints: [`lower ${knob}`], cause: err, details: {bytes},

@@ -1,7 +1,9 @@
 /**
  * Writing one layer's attention as a pool job (layout in protocol.ts): chunk c is batch position
- * floor(c / kvHeads) with kv head c % kvHeads and its query heads, computed by attendGroup
- * (src/model/attention.ts) on whichever thread takes it -- the same result as on one thread.
+ * floor(c / kvHeads) with kv head c % kvHeads and its query heads, computed on whichever thread
+ * takes it by attendGroup (src/model/attention.ts, float64) or, when the run state lies in a
+ * WebAssembly memory, by the f32 SIMD kernel attend_group (assembly/attention.ts): the same
+ * result as on one thread either way.
  */
 import type {AttentionDims} from '../model/attention.js'
 import {A, J, JOB_ATTENTION} from './protocol.js'
@@ -20,6 +22,8 @@ export interface AttentionJob {
   readonly keys: number // buffer index of the layer's key cache (ctx, kvHeads * headDim)
   readonly values: number // buffer index of the layer's value cache (ctx, kvHeads * headDimV)
   readonly out: BufferRef // (n, heads * headDimV)
+  /** The SIMD kernel's operands, when q, the cache and out lie in WebAssembly memory `memory` (q.offset, out.offset: float offsets in it). */
+  readonly wasm?: {readonly memory: number; readonly kPtr: number; readonly vPtr: number; readonly scratch: number; readonly scratchStride: number}
 }
 
 /** Fills `job`; returns the number of chunks. */
@@ -41,5 +45,10 @@ export function writeAttentionJob(job: Uint32Array, a: AttentionJob): number {
   job[A.vBuffer] = a.values
   job[A.outBuffer] = a.out.buffer
   job[A.outOffset] = a.out.offset
+  job[A.memory] = a.wasm ? a.wasm.memory + 1 : 0
+  job[A.kPtr] = a.wasm?.kPtr ?? 0
+  job[A.vPtr] = a.wasm?.vPtr ?? 0
+  job[A.scratch] = a.wasm?.scratch ?? 0
+  job[A.scratchStride] = a.wasm?.scratchStride ?? 0
   return chunks
 }

@@ -95,17 +95,21 @@ export class ComputePool {
     return this.main.job
   }
 
-  /** Runs the job in `job` on every thread and returns when all chunks are done. */
-  run(): void {
+  /**
+   * Runs the job in `job` on every thread (with `local`: on the calling thread alone, the same
+   * chunk code, for jobs too small to be worth waking the workers) and returns when all chunks are done.
+   */
+  run(local = false): void {
     if (this.closed) throw new LlmfragError('INTERNAL', 'the compute pool is closed')
     const ctl = this.main.ctl
     const job = this.main.job
-    const threads = this.threads
+    const threads = local ? 1 : this.threads
+    const workers = local ? 0 : this.workers.length
     job[J.threads] = threads
     for (let t = 0; t < threads; t++) Atomics.store(ctl, NEXT + t, segmentStart(t, job[J.totalChunks], threads))
     Atomics.store(ctl, ERROR, 0)
-    if (this.workers.length > 0) {
-      Atomics.store(ctl, PENDING, this.workers.length)
+    if (workers > 0) {
+      Atomics.store(ctl, PENDING, workers)
       Atomics.add(ctl, GEN, 1)
       Atomics.notify(ctl, GEN)
     }
@@ -114,7 +118,7 @@ export class ComputePool {
     } catch (err) {
       this.main.fail(err)
     }
-    if (this.workers.length > 0) this.waitForWorkers(ctl)
+    if (workers > 0) this.waitForWorkers(ctl)
     const failed = Atomics.load(ctl, ERROR)
     if (failed !== 0) {
       const text = new TextDecoder().decode(new Uint8Array(ctl.buffer, ERR_TEXT, Atomics.load(ctl, ERRLEN)).slice())

@@ -69,8 +69,22 @@ export class ThreadContext {
     if (this.att.length < len) this.att = new Float64Array(len)
     if (this.acc.length < dims.headDimV) this.acc = new Float64Array(dims.headDimV)
     const {att, acc} = this
+    const kv = dims.kvHeads
+    if (job[A.memory] !== 0) {
+      const k = this.kernels[job[A.memory] - 1]
+      const {heads, headDim, headDimV} = dims
+      const group = heads / kv, kvDim = kv * headDim, kvDimV = kv * headDimV
+      const qPtr = job[A.qOffset] * 4, outPtr = job[A.outOffset] * 4, kPtr = job[A.kPtr], vPtr = job[A.vPtr]
+      const scratch = job[A.scratch] + this.index * job[A.scratchStride]
+      const scale = Math.fround(1 / Math.sqrt(headDim))
+      return (c) => {
+        const p = Math.floor(c / kv), g = c % kv
+        k.attend_group(qPtr + (p * heads + g * group) * headDim * 4, kPtr + g * headDim * 4, kvDim * 4, vPtr + g * headDimV * 4, kvDimV * 4,
+          outPtr + (p * heads + g * group) * headDimV * 4, scratch, pos0 + p + 1, headDim, headDimV, group, scale)
+      }
+    }
     const q = this.views[job[A.qBuffer]], keys = this.views[job[A.kBuffer]], values = this.views[job[A.vBuffer]], out = this.views[job[A.outBuffer]]
-    const qOff = job[A.qOffset], outOff = job[A.outOffset], kv = dims.kvHeads
+    const qOff = job[A.qOffset], outOff = job[A.outOffset]
     return (c) => attendGroup(dims, q, qOff, keys, values, out, outOff, Math.floor(c / kv), pos0, c % kv, att, acc)
   }
 

@@ -14,6 +14,7 @@ import {join} from 'node:path'
 
 import {loadTransformer} from '../../src/model/load.js'
 import {createFastMatmul} from '../../src/model/matmul-fast.js'
+import {RunState} from '../../src/model/state.js'
 import {Transformer} from '../../src/model/transformer.js'
 import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {openModelSource} from '../../src/source/open.js'
@@ -149,6 +150,22 @@ describe('fast forward pass: batches longer than one job, weights over several m
     for (let p = 0; p < tokens.length; p++) {
       relaxed.forward([tokens[p]], p)
       expect(relaxed.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `position ${p}`).to.equal(true)
+    }
+  })
+
+  it('with the run state in SharedArrayBuffers (float64 JavaScript attention, not the f32 SIMD kernel) the logits keep the fixture\'s bound', async () => {
+    expect(one.state.memory, 'the run state lies in a WebAssembly memory').to.not.equal(undefined)
+    const state = new RunState(one.config, {ctx: 96, maxBatch: 80, wasmMemory: false})
+    expect(state.memory).to.equal(undefined)
+    const js = new Transformer(one.config, one.weights, state, await createFastMatmul(one.weights, state, {threads: 2}))
+    try {
+      js.forward(seq.tokens, 0, true)
+      const ours = js.state.logits.slice(0, seq.tokens.length * V)
+      expect(rmsDiff(ours, seq.exact)).to.be.at.most(RMS_FACTOR * seq.llamaCppVsExactRms)
+      one.forward(seq.tokens, 0, true)
+      expect(ours.some((v, i) => v !== one.state.logits[i]), 'the two attentions are different code').to.equal(true)
+    } finally {
+      await js.close()
     }
   })
 

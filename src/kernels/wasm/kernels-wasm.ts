@@ -46,6 +46,9 @@
  *   q4k_f32_matmul(...), q6k_f32_matmul(...)  the float path of Q4_K / Q6_K (within 1e-5 of
  *                                      dotRowQ4K / dotRowQ6K), for an engine mode without 8-bit
  *                                      activations
+ *   attend_group(q, keys, ks, values, vs, out, att, len, headDim, headDimV, group, scale)
+ *                                      one position's attention for one kv head and its query heads
+ *                                      (assembly/attention.ts; f32, within 1e-6 of attendGroup's float64)
  */
 import {existsSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
@@ -108,6 +111,9 @@ export interface WasmKernelExports {
   readonly prepare_f32x: QuantizeFn
   readonly q4k_f32_matmul: MatmulFn
   readonly q6k_f32_matmul: MatmulFn
+  /** assembly/attention.ts: one position's attention for one kv head and its query heads (byte pointers; see there). */
+  readonly attend_group: (q: number, keys: number, ks: number, values: number, vs: number, out: number, att: number,
+    len: number, headDim: number, headDimV: number, group: number, scale: number) => void
   /** Only in the relaxed build. */
   readonly q4k_matmul_r?: MatmulFn
   readonly q4k_matmul_r_g?: MatmulFn
