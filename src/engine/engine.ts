@@ -122,15 +122,15 @@ export class Engine {
     this.cached = []
   }
 
-  /** Views of the cache contents (to save a chat session); valid until the next call that evaluates. */
+  /** A copy of the cache contents, slot after slot (to save a chat session or a prompt-cache entry). */
   cacheContents(): CacheContents {
     const n = this.cached.length
-    const {kvDim, kvDimV} = this.config
     const s = this.model.state
+    const layers = [...s.keyCache.keys()]
     return {
       tokens: [...this.cached],
-      keys: s.keyCache.map((k) => k.subarray(0, n * kvDim)),
-      values: s.valueCache.map((v) => v.subarray(0, n * kvDimV)),
+      keys: layers.map((l) => s.cacheSlots('keys', l, n)),
+      values: layers.map((l) => s.cacheSlots('values', l, n)),
     }
   }
 
@@ -162,8 +162,8 @@ export class Engine {
       }
       const s = this.model.state
       for (let l = 0; l < layers; l++) {
-        s.keyCache[l].set(keys[l])
-        s.valueCache[l].set(values[l])
+        s.setCacheSlots('keys', l, n, keys[l])
+        s.setCacheSlots('values', l, n, values[l])
       }
       this.cached = [...tokens]
     } finally {

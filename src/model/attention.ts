@@ -4,7 +4,7 @@
  * head, NOT h % kvHeads. Position pos attends to cache slots 0..pos, which the caller has filled.
  *
  *   q:      (n, qDim)         rows of the batch, already rotated
- *   cache:  keys (ctx, kvDim), values (ctx, kvDimV) of one layer
+ *   cache:  keys (kvHeads, ctx, headDim), values (kvHeads, ctx, headDimV) of one layer (state.ts)
  *   out:    (n, attnOutDim)   head h's result at columns h*headDimV ..
  *
  * The unit of work is one position and one kv head with its group of query heads (`attendGroup`),
@@ -32,7 +32,9 @@ export function attendGroup(d: AttentionDims, q: Float32Array, qOff: number, key
   out: Float32Array, outOff: number, p: number, pos0: number, g: number, att: Float64Array, acc: Float64Array): void {
   const {heads, kvHeads, headDim, headDimV} = d
   const group = heads / kvHeads
-  const qDim = heads * headDim, kvDim = kvHeads * headDim, kvDimV = kvHeads * headDimV, outDim = heads * headDimV
+  const qDim = heads * headDim, outDim = heads * headDimV
+  const ctx = keys.length / (kvHeads * headDim)
+  const kBase = g * ctx * headDim, vBase = g * ctx * headDimV // kv head g's slots, one after another
   const scale = 1 / Math.sqrt(headDim)
   const len = pos0 + p + 1 // causal: slots 0..pos
   const body = headDim & ~1
@@ -41,7 +43,7 @@ export function attendGroup(d: AttentionDims, q: Float32Array, qOff: number, key
     let t = 0
     // Two positions per pass: each q value loaded once for two keys, four independent sums.
     for (; t + 1 < len; t += 2) {
-      const k0 = t * kvDim + g * headDim, k1 = k0 + kvDim
+      const k0 = kBase + t * headDim, k1 = k0 + headDim
       let a0 = 0, a1 = 0, b0 = 0, b1 = 0
       let i = 0
       for (; i < body; i += 2) {
@@ -59,7 +61,7 @@ export function attendGroup(d: AttentionDims, q: Float32Array, qOff: number, key
       att[t + 1] = (b0 + b1) * scale
     }
     for (; t < len; t++) {
-      const ko = t * kvDim + g * headDim
+      const ko = kBase + t * headDim
       let s0 = 0, s1 = 0
       let i = 0
       for (; i < body; i += 2) {
@@ -74,12 +76,12 @@ export function attendGroup(d: AttentionDims, q: Float32Array, qOff: number, key
     // Four positions per pass over acc: a quarter of the loads and stores of acc.
     for (t = 0; t + 3 < len; t += 4) {
       const a0 = att[t], a1 = att[t + 1], a2 = att[t + 2], a3 = att[t + 3]
-      const v0 = t * kvDimV + g * headDimV, v1 = v0 + kvDimV, v2 = v1 + kvDimV, v3 = v2 + kvDimV
+      const v0 = vBase + t * headDimV, v1 = v0 + headDimV, v2 = v1 + headDimV, v3 = v2 + headDimV
       for (let i = 0; i < headDimV; i++) acc[i] += a0 * values[v0 + i] + a1 * values[v1 + i] + (a2 * values[v2 + i] + a3 * values[v3 + i])
     }
     for (; t < len; t++) {
       const a = att[t]
-      const vo = t * kvDimV + g * headDimV
+      const vo = vBase + t * headDimV
       for (let i = 0; i < headDimV; i++) acc[i] += a * values[vo + i]
     }
     const oo = outOff + p * outDim + h * headDimV

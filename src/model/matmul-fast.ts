@@ -203,7 +203,7 @@ class FastMatmul implements Matmul {
       dims: c, n, pos0, q: {buffer: 0, offset: s.q.byteOffset / 4}, keys: 1 + layer, values: 1 + c.layers + layer,
       out: {buffer: 0, offset: s.attOut.byteOffset / 4},
       wasm: this.stateMemory === undefined ? undefined
-        : {memory: this.stateMemory, kPtr: keys.byteOffset, vPtr: values.byteOffset, scratch: s.attScratch, scratchStride: s.attScratchStride},
+        : {memory: this.stateMemory, kPtr: keys.byteOffset, vPtr: values.byteOffset, scratch: s.attScratch, scratchStride: s.attScratchStride, ctx: s.ctx},
     })
     this.pool.run(local)
   }

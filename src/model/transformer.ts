@@ -48,7 +48,8 @@ export class Transformer {
     const mm = this.matmul
     const n = tokens.length
     this.check(tokens, pos)
-    const {dim, qDim, kvDim, kvDimV, ffnHidden, normEps} = c
+    const {dim, qDim, kvDim, kvDimV, kvHeads, headDim, headDimV, normEps} = c
+    const ctx = s.ctx
     const half = c.ropeDims >>> 1
 
     for (let p = 0; p < n; p++) {
@@ -66,10 +67,12 @@ export class Transformer {
       for (let p = 0; p < n; p++) {
         rope(s.q, p * qDim, c.heads, c.headDim, c.ropeDims, s.ropeCos, s.ropeSin, p * half)
         rope(s.k, p * kvDim, c.kvHeads, c.headDim, c.ropeDims, s.ropeCos, s.ropeSin, p * half)
-        const ko = (pos + p) * kvDim
-        for (let i = 0; i < kvDim; i++) keys[ko + i] = s.k[p * kvDim + i]
-        const vo = (pos + p) * kvDimV
-        for (let i = 0; i < kvDimV; i++) values[vo + i] = s.v[p * kvDimV + i]
+        for (let g = 0; g < kvHeads; g++) { // the cache is head-major (state.ts)
+          const ko = (g * ctx + pos + p) * headDim, kb = p * kvDim + g * headDim
+          for (let i = 0; i < headDim; i++) keys[ko + i] = s.k[kb + i]
+          const vo = (g * ctx + pos + p) * headDimV, vb = p * kvDimV + g * headDimV
+          for (let i = 0; i < headDimV; i++) values[vo + i] = s.v[vb + i]
+        }
       }
       mm.attention(l, n, pos)
       mm.run([L.wo], s.attOut, [s.xb], n)

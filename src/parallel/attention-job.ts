@@ -23,7 +23,7 @@ export interface AttentionJob {
   readonly values: number // buffer index of the layer's value cache (ctx, kvHeads * headDimV)
   readonly out: BufferRef // (n, heads * headDimV)
   /** The SIMD kernel's operands, when q, the cache and out lie in WebAssembly memory `memory` (q.offset, out.offset: float offsets in it). */
-  readonly wasm?: {readonly memory: number; readonly kPtr: number; readonly vPtr: number; readonly scratch: number; readonly scratchStride: number}
+  readonly wasm?: {readonly memory: number; readonly kPtr: number; readonly vPtr: number; readonly scratch: number; readonly scratchStride: number; readonly ctx: number}
 }
 
 /** Fills `job`; returns the number of chunks. */
@@ -50,5 +50,6 @@ export function writeAttentionJob(job: Uint32Array, a: AttentionJob): number {
   job[A.vPtr] = a.wasm?.vPtr ?? 0
   job[A.scratch] = a.wasm?.scratch ?? 0
   job[A.scratchStride] = a.wasm?.scratchStride ?? 0
+  job[A.ctx] = a.wasm?.ctx ?? 0
   return chunks
 }

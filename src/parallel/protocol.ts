@@ -92,7 +92,7 @@ export const P = {
 /** Attention fields (word offsets within the job). */
 export const A = {
   pos0: 8, heads: 9, kvHeads: 10, headDim: 11, headDimV: 12, qBuffer: 13, qOffset: 14, kBuffer: 15, vBuffer: 16, outBuffer: 17, outOffset: 18,
-  memory: 19, kPtr: 20, vPtr: 21, scratch: 22, scratchStride: 23,
+  memory: 19, kPtr: 20, vPtr: 21, scratch: 22, scratchStride: 23, ctx: 24,
 } as const
 
 /** Everything a worker needs, passed once as workerData. */

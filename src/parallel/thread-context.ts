@@ -73,13 +73,13 @@ export class ThreadContext {
     if (job[A.memory] !== 0) {
       const k = this.kernels[job[A.memory] - 1]
       const {heads, headDim, headDimV} = dims
-      const group = heads / kv, kvDim = kv * headDim, kvDimV = kv * headDimV
+      const group = heads / kv, ctx = job[A.ctx]
       const qPtr = job[A.qOffset] * 4, outPtr = job[A.outOffset] * 4, kPtr = job[A.kPtr], vPtr = job[A.vPtr]
       const scratch = job[A.scratch] + this.index * job[A.scratchStride]
       const scale = Math.fround(1 / Math.sqrt(headDim))
       return (c) => {
         const p = Math.floor(c / kv), g = c % kv
-        k.attend_group(qPtr + (p * heads + g * group) * headDim * 4, kPtr + g * headDim * 4, kvDim * 4, vPtr + g * headDimV * 4, kvDimV * 4,
+        k.attend_group(qPtr + (p * heads + g * group) * headDim * 4, kPtr + g * ctx * headDim * 4, headDim * 4, vPtr + g * ctx * headDimV * 4, headDimV * 4,
           outPtr + (p * heads + g * group) * headDimV * 4, scratch, pos0 + p + 1, headDim, headDimV, group, scale)
       }
     }

@@ -143,4 +143,28 @@ describe('engine: Engine on tiny-mistral', () => {
     expect(err).to.have.property('code', 'CONTEXT_FULL')
     expect(err).to.have.nested.property('details.generated', 6)
   })
+
+  it('cacheContents gives the cache slot after slot, and restoreCache into an engine of another context size continues bit for bit (fast kernels)', async () => {
+    const a = await Engine.load(fixture.model, {ctx: 96, maxBatch: 16, threads: 2})
+    const b = await Engine.load(fixture.model, {ctx: 40, maxBatch: 16, threads: 2})
+    try {
+      a.evaluate(seq7.tokens) // one batch from position 0: the run state's k holds every position's keys of the last layer
+      const {kvDim, layers} = a.config
+      const contents = a.cacheContents()
+      expect(contents.tokens).to.deep.equal(seq7.tokens)
+      expect(contents.keys.map((k) => k.length)).to.deep.equal(Array(layers).fill(seq7.tokens.length * kvDim))
+      const lastKeys = a.model.state.k.subarray(0, seq7.tokens.length * kvDim)
+      expect(contents.keys[layers - 1].every((v, i) => v === lastKeys[i]), 'slot-major keys of the last layer').to.equal(true)
+      b.restoreCache(contents)
+      const next = [...seq7.tokens, 400]
+      await a.generate(next, {maxTokens: 0})
+      const want = a.model.state.logits.slice(0, seq7.vocab)
+      const r = await b.generate(next, {maxTokens: 0})
+      expect(r.timings.promptTokens, 'only the new token is evaluated').to.equal(1)
+      expect(b.model.state.logits.subarray(0, seq7.vocab).every((v, i) => v === want[i])).to.equal(true)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
 })

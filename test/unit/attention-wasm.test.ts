@@ -32,10 +32,11 @@ function compare(d: Shape, len: number, seed: number, sigma = 1): {relErr: numbe
   const put = (a: Float32Array): number => arena.put(new Uint8Array(a.buffer))
   const qp = put(q), kp = put(keys), vp = put(values)
   const outBytes = heads * headDimV * 4
-  const op = arena.alloc(outBytes + 64), ap = arena.alloc(len * 4 + 64)
+  const op = arena.alloc(outBytes + 64), ap = arena.alloc(len * 16 + 64)
   heap.fill(0xa5, op, op + outBytes + 64)
   for (let g = 0; g < kvHeads; g++) {
-    k.attend_group(qp + g * group * headDim * 4, kp + g * headDim * 4, kvDim * 4, vp + g * headDimV * 4, kvDimV * 4,
+    // The caches are head-major, (kvHeads, len, width), as the run state holds them.
+    k.attend_group(qp + g * group * headDim * 4, kp + g * len * headDim * 4, headDim * 4, vp + g * len * headDimV * 4, headDimV * 4,
       op + g * group * headDimV * 4, ap, len, headDim, headDimV, group, Math.fround(1 / Math.sqrt(headDim)))
   }
   const want = new Float32Array(heads * headDimV)
@@ -60,12 +61,14 @@ describe('attention kernel: attend_group (f32 SIMD) vs attendGroup (float64)', (
     }
   })
 
-  it('matches for head widths that are not multiples of 4 or 16, one query head per kv head, and value widths apart from key widths', () => {
+  it('matches for head widths that are not multiples of 4 or 16, groups of 1, 3, 4, 5 and 8 query heads, and value widths apart from key widths', () => {
     const shapes: Shape[] = [
       {heads: 4, kvHeads: 4, headDim: 6, headDimV: 6},
       {heads: 6, kvHeads: 2, headDim: 20, headDimV: 36},
       {heads: 4, kvHeads: 1, headDim: 128, headDimV: 17},
       {heads: 2, kvHeads: 2, headDim: 3, headDimV: 1},
+      {heads: 10, kvHeads: 2, headDim: 12, headDimV: 12}, // groups of five: four heads together, then one
+      {heads: 8, kvHeads: 1, headDim: 16, headDimV: 24}, // a group of eight: two passes of four
     ]
     for (const d of shapes) {
       for (const len of [1, 5, 37]) {
