@@ -1,7 +1,7 @@
 /**
- * `llmfrag bench`'s core: load a model once, then for each thread count run llama-bench's tests
- * (pp: n_prompt random tokens from an empty cache in batches of n_batch; tg: n_gen single-token
- * steps from an empty cache; one warm-up run first, as llama-bench) `iterations` times, plus the
+ * `llmfrag bench`'s core: load a model once, then for each thread count and cache depth run
+ * llama-bench's tests (pp: n_prompt random tokens in batches of n_batch; tg: n_gen single-token
+ * steps; from an empty cache, or from position d with -d; one warm-up run first, as llama-bench) `iterations` times, plus the
  * micro-measurements (micro.ts) and this machine's memory-read rate, and set every figure beside
  * llama.cpp's anchor and the seed's targets (targets.ts).
  */
@@ -27,6 +27,8 @@ export interface BenchOptions {
   readonly synthetic: boolean
   readonly nPrompt: number // 0: no pp test
   readonly nGen: number // 0: no tg test
+  /** Cache depths (llama-bench -d): each test runs after that many positions are in the cache (default [0]). */
+  readonly depths?: readonly number[]
   readonly threads: readonly number[]
   readonly iterations: number
   readonly batch: number // n_batch: prompt positions per forward call
@@ -57,6 +59,8 @@ function check(o: BenchOptions): void {
   if (o.nPrompt === 0 && o.nGen === 0) throw bad('-p/-n', 'both are 0: nothing to measure')
   if (!Number.isInteger(o.iterations) || o.iterations < 1) throw bad('--iterations', `must be a whole number >= 1, got ${o.iterations}`)
   if (o.threads.length === 0 || o.threads.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw bad('-t/--threads', `must be whole numbers from 1 to 64, got ${o.threads.join(',')}`)
+  const depths = o.depths ?? [0]
+  if (depths.length === 0 || depths.some((d) => !Number.isInteger(d) || d < 0)) throw bad('-d/--n-depth', `must be whole numbers >= 0, got ${depths.join(',')}`)
   if (o.kernels === 'reference' && o.threads.some((t) => t !== 1)) throw bad('-t/--threads', 'the reference kernels run on one thread: use -t 1')
 }
 
@@ -86,7 +90,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
   stage('loading')
   const source = openModelSource(o.model)
-  const ctx = Math.max(o.nPrompt, o.nGen, 1)
+  const depths = [...new Set(o.depths ?? [0])]
+  const maxDepth = Math.max(...depths)
+  const ctx = maxDepth + Math.max(o.nPrompt, o.nGen, 1)
   const t0 = performance.now()
   const relaxedSimd = o.kernels === 'relaxed'
   const {model, report} = await loadTransformer(source, {ctx, maxBatch: Math.min(o.batch, ctx), kernels: o.kernels === 'reference' ? 'reference' : 'fast', relaxedSimd, threads: threadCounts[0],
@@ -104,26 +110,36 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const m = threads === threadCounts[0] ? model
         : new Transformer(model.config, model.weights, model.state, await createFastMatmul(model.weights, model.state, {threads, relaxedSimd}))
       try {
-        const record = (test: 'pp' | 'tg', n: number, samplesMs: number[]): void => {
-          tests.push(testRecord(info, o, m, test, n, samplesMs, readAt(threads)))
+        const record = (test: 'pp' | 'tg', n: number, depth: number, samplesMs: number[]): void => {
+          tests.push(testRecord(info, o, m, test, n, depth, samplesMs, readAt(threads)))
         }
         const vocab = m.config.vocab
         m.forward(randomTokens(Math.min(8, m.maxBatch), vocab, 7), 0) // warm-up: JIT tiers and first-use costs
-        if (o.nPrompt > 0) {
-          const tokens = randomTokens(o.nPrompt, vocab)
-          record('pp', o.nPrompt, await repeat(o.iterations, `pp${o.nPrompt} @ ${threads} thread(s)`, stage, () => {
-            for (let pos = 0; pos < tokens.length; pos += m.maxBatch) m.forward(tokens.slice(pos, pos + m.maxBatch), pos)
-          }))
+        if (maxDepth > 0 && threads === threadCounts[0]) {
+          // The cache filled once, not timed, for every depth and thread count: a test at depth d
+          // rewrites slots d.., which hold the model's keys and values of other tokens for later tests.
+          stage(`filling the KV cache to depth ${maxDepth}`)
+          const fill = randomTokens(maxDepth, vocab, 11)
+          for (let pos = 0; pos < maxDepth; pos += m.maxBatch) m.forward(fill.slice(pos, pos + m.maxBatch), pos)
         }
-        if (o.nGen > 0) {
-          const tokens = randomTokens(o.nGen, vocab, 3)
-          const one = [0]
-          record('tg', o.nGen, await repeat(o.iterations, `tg${o.nGen} @ ${threads} thread(s)`, stage, () => {
-            for (let i = 0; i < tokens.length; i++) {
-              one[0] = tokens[i]
-              m.forward(one, i)
-            }
-          }))
+        for (const depth of depths) {
+          const at = depth > 0 ? ` @ d${depth}` : ''
+          if (o.nPrompt > 0) {
+            const tokens = randomTokens(o.nPrompt, vocab)
+            record('pp', o.nPrompt, depth, await repeat(o.iterations, `pp${o.nPrompt}${at} @ ${threads} thread(s)`, stage, () => {
+              for (let pos = 0; pos < tokens.length; pos += m.maxBatch) m.forward(tokens.slice(pos, pos + m.maxBatch), depth + pos)
+            }))
+          }
+          if (o.nGen > 0) {
+            const tokens = randomTokens(o.nGen, vocab, 3)
+            const one = [0]
+            record('tg', o.nGen, depth, await repeat(o.iterations, `tg${o.nGen}${at} @ ${threads} thread(s)`, stage, () => {
+              for (let i = 0; i < tokens.length; i++) {
+                one[0] = tokens[i]
+                m.forward(one, depth + i)
+              }
+            }))
+          }
         }
         if (o.micro ?? true) {
           stage(`kernels and op latencies @ ${threads} thread(s)`)
@@ -171,20 +187,20 @@ async function repeat(n: number, label: string, stage: (s: string) => void, fn: 
   return out
 }
 
-function testRecord(info: BenchModelInfo, o: BenchOptions, m: Transformer, test: 'pp' | 'tg', n: number, samplesMs: number[], readGbps: number): BenchTest {
+function testRecord(info: BenchModelInfo, o: BenchOptions, m: Transformer, test: 'pp' | 'tg', n: number, depth: number, samplesMs: number[], readGbps: number): BenchTest {
   const threads = m.matmul.threads
   const samplesTs = samplesMs.map((ms) => (n * 1000) / ms)
   const avgTs = mean(samplesTs)
-  const anchor = anchorFor(info.profile, test, threads)
+  const anchor = depth === 0 ? anchorFor(info.profile, test, threads) : undefined // the anchors are from an empty cache
   const ratio = anchor ? avgTs / anchor.tokensPerSecond : null
   const weightsGbps = (info.size_bytes * avgTs) / 1e9
   return {
     model_filename: info.path, model_type: info.type, model_size: info.size_bytes, model_n_params: info.params,
-    n_batch: m.maxBatch, n_threads: threads, n_prompt: test === 'pp' ? n : 0, n_gen: test === 'tg' ? n : 0,
+    n_batch: m.maxBatch, n_threads: threads, n_prompt: test === 'pp' ? n : 0, n_gen: test === 'tg' ? n : 0, n_depth: depth,
     test_time: new Date().toISOString(),
     avg_ns: mean(samplesMs) * 1e6, stddev_ns: stddev(samplesMs) * 1e6, avg_ts: avgTs, stddev_ts: stddev(samplesTs),
     samples_ns: samplesMs.map((ms) => Math.round(ms * 1e6)), samples_ts: samplesTs,
-    test: `${test}${n}`, kernels: o.kernels, ms_per_token: 1000 / avgTs, weights_gbps: weightsGbps,
+    test: `${test}${n}${depth > 0 ? ` @ d${depth}` : ''}`, kernels: o.kernels, ms_per_token: 1000 / avgTs, weights_gbps: weightsGbps,
     bandwidth_fraction: test === 'tg' && readGbps > 0 ? weightsGbps / readGbps : null,
     llama_cpp: anchor ? {test: `${anchor.test}${anchor.n}`, n_threads: anchor.threads, avg_ts: anchor.tokensPerSecond} : null,
     ratio,

@@ -46,6 +46,8 @@ export interface BenchTest {
   readonly n_threads: number
   readonly n_prompt: number
   readonly n_gen: number
+  /** Cache positions filled before the test (llama-bench -d): the test runs from position n_depth. */
+  readonly n_depth: number
   readonly test_time: string // ISO 8601
   readonly avg_ns: number
   readonly stddev_ns: number
@@ -54,7 +56,7 @@ export interface BenchTest {
   readonly samples_ns: number[]
   readonly samples_ts: number[]
   // ours
-  readonly test: string // `pp512`, `tg128`
+  readonly test: string // `pp512`, `tg128`, `tg128 @ d1024` (llama-bench's names)
   readonly kernels: 'fast' | 'relaxed' | 'reference'
   readonly ms_per_token: number
   /** Weight bytes read per second (tg: model size x t/s; pp: the same per position, though a batch reads them once). */

@@ -15,7 +15,7 @@ import {defaultThreads} from '../model/load.js'
 
 export default class Bench extends BaseCommand {
   static override summary = 'Measure prompt processing and generation speed, as llama-bench does, beside llama.cpp\'s figures.'
-  static override description = `Loads the model once, then per thread count runs the pp test (n_prompt random tokens from an empty cache) and the tg test (n_gen single-token steps) --iterations times after a warm-up, and prints llama-bench's table (model | size | params | threads | test | t/s) with ms/token, llama.cpp's figure on this kind of machine, the ratio and the target (generation >= 0.7x, prompt processing >= 0.4x, at 2 threads). Also measured in the same run: this machine's memory-read rate at 1 and 2 threads (so each rate reads as a fraction of the bandwidth limit), load time, kernel throughput per weight type, the latency of each operation of a decoding step, a hidden state through the tensor frames, sha256, and peak RSS against model + KV cache + 10%. --model takes a path, a configured model name, or a profile name: a profile's synthetic model is looked up in the cache directory, and written there by --synthetic.`
+  static override description = `Loads the model once, then per thread count and cache depth runs the pp test (n_prompt random tokens) and the tg test (n_gen single-token steps), from an empty cache or, with -d, after that many positions (filled once, not timed) --iterations times after a warm-up, and prints llama-bench's table (model | size | params | threads | test | t/s) with ms/token, llama.cpp's figure on this kind of machine, the ratio and the target (generation >= 0.7x, prompt processing >= 0.4x, at 2 threads). Also measured in the same run: this machine's memory-read rate at 1 and 2 threads (so each rate reads as a fraction of the bandwidth limit), load time, kernel throughput per weight type, the latency of each operation of a decoding step, a hidden state through the tensor frames, sha256, and peak RSS against model + KV cache + 10%. --model takes a path, a configured model name, or a profile name: a profile's synthetic model is looked up in the cache directory, and written there by --synthetic.`
 
   static override examples = [
     '<%= config.bin %> bench --model /work/bench/mistral_7b-synth.gguf -p 64 -n 16 -t 1,2 --iterations 2',
@@ -34,6 +34,7 @@ export default class Bench extends BaseCommand {
     'n-prompt': Flags.integer({char: 'p', description: 'prompt tokens of the pp test (0: no pp test)', default: 512, min: 0}),
     'n-gen': Flags.integer({char: 'n', description: 'generated tokens of the tg test (0: no tg test)', default: 128, min: 0}),
     threads: Flags.string({char: 't', description: 'thread counts, comma-separated (e.g. 1,2) [default: the cores available]'}),
+    'n-depth': Flags.string({char: 'd', description: 'cache depths, comma-separated (e.g. 0,1024): each test runs after that many positions are in the KV cache, as llama-bench -d', default: '0'}),
     iterations: Flags.integer({char: 'r', description: 'repetitions of each test (mean ± sd over them)', default: 5, min: 1}),
     'batch-size': Flags.integer({char: 'b', description: 'prompt positions per forward pass (n_batch)', default: 512, min: 1}),
     output: Flags.string({char: 'o', description: 'also write the JSON result here (llama-bench field names plus ours; schemas/bench.schema.json)'}),
@@ -45,7 +46,8 @@ export default class Bench extends BaseCommand {
 
   async run(): Promise<BenchResult> {
     const {flags} = await this.parse(Bench)
-    const threads = parseThreads(flags.threads, flags['safe-mode'] ? 1 : defaultThreads())
+    const threads = flags.threads === undefined ? [flags['safe-mode'] ? 1 : defaultThreads()] : parseList(flags.threads, '-t/--threads', 'a thread count from 1 to 64', 1, 64, '-t 1,2')
+    const depths = parseList(flags['n-depth'], '-d/--n-depth', 'a depth from 0 to 1048576', 0, 1 << 20, '-d 0,1024')
     const synthBar = progressBar('synthesizing')
     const resolved = await resolveBenchModel(flags.model, {
       config: flags.config, envFile: flags['env-file'], synthetic: flags.synthetic, cacheDir: flags['cache-dir'] ?? defaultCacheDir(), onSynth: synthBar.update,
@@ -56,7 +58,7 @@ export default class Bench extends BaseCommand {
     let result: BenchResult
     try {
       result = await runBench({
-        model: resolved.path, synthetic: resolved.synthetic, nPrompt: flags['n-prompt'], nGen: flags['n-gen'], threads, iterations: flags.iterations,
+        model: resolved.path, synthetic: resolved.synthetic, nPrompt: flags['n-prompt'], nGen: flags['n-gen'], depths, threads, iterations: flags.iterations,
         batch: flags['batch-size'], kernels: benchKernels(flags), verify: flags.verify, micro: flags.micro,
         version: this.config.version, onStage: stage, onLoadProgress: loadBar.update,
       })
@@ -71,14 +73,13 @@ export default class Bench extends BaseCommand {
   }
 }
 
-/** `1,2` -> [1, 2]; undefined -> [fallback]. */
-function parseThreads(s: string | undefined, fallback: number): number[] {
-  if (s === undefined) return [fallback]
+/** `1,2` -> [1, 2]: whole numbers from min to max, or BAD_INPUT naming the flag. */
+function parseList(s: string, flag: string, what: string, min: number, max: number, example: string): number[] {
   const parts = s.split(',').map((p) => p.trim())
   const values = parts.map(Number)
-  const bad = parts.findIndex((p, i) => !/^\d+$/.test(p) || values[i] < 1 || values[i] > 64)
+  const bad = parts.findIndex((p, i) => !/^\d+$/.test(p) || values[i] < min || values[i] > max)
   if (bad >= 0) {
-    throw new LlmfragError('BAD_INPUT', `-t/--threads: "${parts[bad]}" is not a thread count from 1 to 64`, {hints: ['give counts separated by commas: -t 1,2']})
+    throw new LlmfragError('BAD_INPUT', `${flag}: "${parts[bad]}" is not ${what}`, {hints: [`give values separated by commas: ${example}`]})
   }
   return values
 }

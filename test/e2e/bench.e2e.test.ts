@@ -34,6 +34,7 @@ interface TestRecord {
   n_threads: number
   n_prompt: number
   n_gen: number
+  n_depth: number
   avg_ns: number
   avg_ts: number
   stddev_ts: number
@@ -155,11 +156,25 @@ describe('llmfrag bench (built CLI)', () => {
     expect(r.stderr).to.include('hint: or let bench make it there: llmfrag bench --model mistral_7b --synthetic')
   })
 
-  it('bad usage exits 2: unknown model, bad thread list, nothing to measure, threads with the reference kernels', async () => {
+  it('-d runs each test after that many cache positions (llama-bench\'s n_depth and `@ d` names); the context and KV cache grow by the depth', async () => {
+    const r = await run(['bench', '--model', mistral.model, '-p', '4', '-n', '2', '-d', '0,8', '-t', '1', '--iterations', '1', '--no-micro', '--json'])
+    expect(r.code, r.stderr).to.equal(0)
+    const j = JSON.parse(r.stdout) as BenchJson
+    expect(validate(j), JSON.stringify(validate.errors)).to.equal(true)
+    expect(j.tests.map((t) => [t.test, t.n_prompt, t.n_gen, t.n_depth])).to.deep.equal([['pp4', 4, 0, 0], ['tg2', 0, 2, 0], ['pp4 @ d8', 4, 0, 8], ['tg2 @ d8', 0, 2, 8]])
+    expect(j.memory.kv_cache_bytes).to.equal(2 * (8 + 4) * (128 + 128) * 4) // layers x (depth + max(p, n)) x (kvDim + kvDimV) x f32
+    const human = await run(['bench', '--model', mistral.model, '-p', '0', '-n', '2', '-d', '8', '-t', '1', '--iterations', '1', '--no-micro'])
+    expect(human.code, human.stderr).to.equal(0)
+    expect(human.stdout).to.match(/\| +1 \| tg2 @ d8 \| +[\d.]+ ± [\d.]+ \|/)
+  })
+
+  it('bad usage exits 2: unknown model, bad thread list, bad depth list, nothing to measure, threads with the reference kernels', async () => {
     for (const args of [
       ['--model', join(dir, 'nope.gguf')],
       ['--model', mistral.model, '-t', '0'],
       ['--model', mistral.model, '-t', '1,x'],
+      ['--model', mistral.model, '-d', '-1'],
+      ['--model', mistral.model, '-d', '0,x'],
       ['--model', mistral.model, '-p', '0', '-n', '0'],
       ['--model', mistral.model, '--safe-mode', '-t', '2'],
     ]) {
