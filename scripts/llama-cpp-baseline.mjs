@@ -7,11 +7,12 @@
  * a dependency of llmfrag, so install it anywhere first:
  *
  *   npm install --prefix /tmp/nlc node-llama-cpp@3.22.1      # from the npm registry, no build
- *   node scripts/llama-cpp-baseline.mjs --model m.gguf --from /tmp/nlc [-p 64] [-n 32] [-t 1,2] [-r 3]
+ *   node scripts/llama-cpp-baseline.mjs --model m.gguf --from /tmp/nlc [-p 64] [-n 32] [-t 1,2] [-r 3] [-d 0,1024]
  *
- * As llama-bench: a warm-up run, then per thread count r repetitions of pp (one batch of p prompt
- * tokens from an empty context) and tg (n tokens one at a time from an empty context, no sampling);
- * weights read into RAM (no mmap). Prints tokens/s as mean ± sd.
+ * As llama-bench: a warm-up run, then per thread count and depth r repetitions of pp (one batch of
+ * p prompt tokens) and tg (n tokens one at a time, no sampling), from an empty context or, with -d,
+ * after d tokens evaluated once (each test's tokens are erased again after it); weights read into
+ * RAM (no mmap). Prints tokens/s as mean ± sd, the test named as llmfrag bench names it.
  */
 import {createRequire} from 'node:module'
 import {resolve} from 'node:path'
@@ -24,9 +25,10 @@ const {values: opt} = parseArgs({options: {
   'n-gen': {type: 'string', short: 'n', default: '32'},
   threads: {type: 'string', short: 't', default: '2'},
   repetitions: {type: 'string', short: 'r', default: '3'},
+  'n-depth': {type: 'string', short: 'd', default: '0'},
 }})
 if (!opt.model) {
-  console.error('usage: node scripts/llama-cpp-baseline.mjs --model FILE.gguf [--from DIR with node_modules/node-llama-cpp] [-p 64] [-n 32] [-t 1,2] [-r 3]')
+  console.error('usage: node scripts/llama-cpp-baseline.mjs --model FILE.gguf [--from DIR with node_modules/node-llama-cpp] [-p 64] [-n 32] [-t 1,2] [-r 3] [-d 0,1024]')
   process.exit(2)
 }
 let entry
@@ -51,26 +53,34 @@ console.log(`llama.cpp (node-llama-cpp ${llama.buildType} build, CPU: ${llama.sy
 console.log(`model ${opt.model}`)
 console.log('| threads | test | t/s |')
 console.log('| ---: | ---: | ---: |')
+const depths = opt['n-depth'].split(',').map(Number)
+const maxDepth = Math.max(...depths)
 for (const threads of opt.threads.split(',').map(Number)) {
-  const context = await model.createContext({contextSize: Math.max(512, nPrompt + nGen), threads, batchSize: Math.max(512, nPrompt), sequences: 1})
+  const context = await model.createContext({contextSize: Math.max(512, maxDepth + Math.max(nPrompt, nGen)), threads, batchSize: Math.max(512, nPrompt), sequences: 1})
   const seq = context.getSequence()
-  const pp = [], tg = []
-  for (let r = -1; r < reps; r++) { // r = -1: warm-up
+  for (const depth of depths) {
     await seq.clearHistory()
-    let t0 = performance.now()
-    if (nPrompt > 0) await seq.evaluateWithoutGeneratingNewTokens(tokens(nPrompt))
-    const ppMs = performance.now() - t0
-    await seq.clearHistory()
-    t0 = performance.now()
-    for (const t of tokens(nGen)) await seq.evaluateWithoutGeneratingNewTokens([t])
-    const tgMs = performance.now() - t0
-    if (r >= 0) {
-      pp.push(nPrompt * 1000 / ppMs)
-      tg.push(nGen * 1000 / tgMs)
+    if (depth > 0) await seq.evaluateWithoutGeneratingNewTokens(tokens(depth + 1).slice(1)) // not timed
+    const back = async (n) => seq.eraseContextTokenRanges([{start: depth, end: depth + n}])
+    const pp = [], tg = []
+    for (let r = -1; r < reps; r++) { // r = -1: warm-up
+      let t0 = performance.now()
+      if (nPrompt > 0) await seq.evaluateWithoutGeneratingNewTokens(tokens(nPrompt))
+      const ppMs = performance.now() - t0
+      await back(nPrompt)
+      t0 = performance.now()
+      for (const t of tokens(nGen)) await seq.evaluateWithoutGeneratingNewTokens([t])
+      const tgMs = performance.now() - t0
+      await back(nGen)
+      if (r >= 0) {
+        pp.push(nPrompt * 1000 / ppMs)
+        tg.push(nGen * 1000 / tgMs)
+      }
     }
+    const at = depth > 0 ? ` @ d${depth}` : ''
+    if (nPrompt > 0) console.log(`| ${threads} | pp${nPrompt}${at} | ${stats(pp)} |`)
+    if (nGen > 0) console.log(`| ${threads} | tg${nGen}${at} | ${stats(tg)} |`)
   }
-  if (nPrompt > 0) console.log(`| ${threads} | pp${nPrompt} | ${stats(pp)} |`)
-  if (nGen > 0) console.log(`| ${threads} | tg${nGen} | ${stats(tg)} |`)
   await context.dispose()
 }
 await model.dispose()
