@@ -19,8 +19,8 @@ export interface AttentionJob {
   readonly n: number // batch positions
   readonly pos0: number // absolute position of batch position 0
   readonly q: BufferRef // (n, heads * headDim)
-  readonly keys: number // buffer index of the layer's key cache (ctx, kvHeads * headDim)
-  readonly values: number // buffer index of the layer's value cache (ctx, kvHeads * headDimV)
+  readonly keys: number // buffer index of the layer's key cache (kvHeads, ctx, headDim)
+  readonly values: number // buffer index of the layer's value cache (kvHeads, ctx, headDimV)
   readonly out: BufferRef // (n, heads * headDimV)
   /** The SIMD kernel's operands, when q, the cache and out lie in WebAssembly memory `memory` (q.offset, out.offset: float offsets in it). */
   readonly wasm?: {readonly memory: number; readonly kPtr: number; readonly vPtr: number; readonly scratch: number; readonly scratchStride: number; readonly ctx: number}

@@ -56,8 +56,15 @@
  *   0 pos0        absolute position of batch position 0
  *   1 heads, 2 kvHeads, 3 headDim, 4 headDimV
  *   5 qBuffer, 6 qOffset         q (n, heads * headDim): buffer index and float offset
- *   7 kBuffer, 8 vBuffer         the layer's key and value caches (whole buffers)
+ *   7 kBuffer, 8 vBuffer         the layer's key and value caches (whole buffers; head-major)
  *   9 outBuffer, 10 outOffset    out (n, heads * headDimV)
+ *   11 memory     0: the float64 JavaScript attention (attendGroup) over the buffers above; else 1 +
+ *                 the index of the WebAssembly memory holding q, the caches and out (the run
+ *                 state's; qOffset and outOffset are float offsets in it) for the f32 SIMD kernel
+ *                 (assembly/attention.ts attend_group), with:
+ *   12 kPtr, 13 vPtr              byte offsets of the layer's key and value caches in that memory
+ *   14 scratch, 15 scratchStride  byte offset of thread 0's score scratch (thread t: + t * scratchStride)
+ *   16 ctx                        cache slots per kv head (the caches are head-major: src/model/state.ts)
  */
 import type {SharedWasmMemory} from '../kernels/wasm/kernels-wasm.js'
 

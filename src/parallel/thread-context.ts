@@ -66,9 +66,6 @@ export class ThreadContext {
     const dims = {heads: job[A.heads], kvHeads: job[A.kvHeads], headDim: job[A.headDim], headDimV: job[A.headDimV]}
     const pos0 = job[A.pos0]
     const len = pos0 + job[J.nPos]
-    if (this.att.length < len) this.att = new Float64Array(len)
-    if (this.acc.length < dims.headDimV) this.acc = new Float64Array(dims.headDimV)
-    const {att, acc} = this
     const kv = dims.kvHeads
     if (job[A.memory] !== 0) {
       const k = this.kernels[job[A.memory] - 1]
@@ -83,6 +80,9 @@ export class ThreadContext {
           outPtr + (p * heads + g * group) * headDimV * 4, scratch, pos0 + p + 1, headDim, headDimV, group, scale)
       }
     }
+    if (this.att.length < len) this.att = new Float64Array(len)
+    if (this.acc.length < dims.headDimV) this.acc = new Float64Array(dims.headDimV)
+    const {att, acc} = this
     const q = this.views[job[A.qBuffer]], keys = this.views[job[A.kBuffer]], values = this.views[job[A.vBuffer]], out = this.views[job[A.outBuffer]]
     const qOff = job[A.qOffset], outOff = job[A.outOffset]
     return (c) => attendGroup(dims, q, qOff, keys, values, out, outOff, Math.floor(c / kv), pos0, c % kv, att, acc)

@@ -74,7 +74,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const m = new (globalThis as unknown as {WebAssembly: {Module: new (b: Uint8Array) => object}}).WebAssembly.Module(bytes)
     expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
-      'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g',
+      'attend_group', 'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g',
       'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb', 'quantize_q8kn', 'quantize_q8kx', 'quantize_q8ky',
     ])
   })
