@@ -124,12 +124,13 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
     scratch.set(region, {xin, act, out: alloc(o.threads * SCRATCH_PER_THREAD)})
   }
   // Shared buffers the threads write into or read from: 0 the run state, then (for the JavaScript attention) each layer's keys, then its values.
-  const buffers = state.memory ? [state.buffer] : [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
-  // The run state's memory, when it has one, goes after the weights' memories: every thread gets a kernel instance over it for attention.
-  const memories = state.memory ? [...weights.arena.memories, state.memory] : weights.arena.memories
+  const inWasm = state.memories.length > 0
+  const buffers = inWasm ? [state.buffer] : [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
+  // The run state's memories go after the weights' memories: every thread gets a kernel instance over each for attention.
+  const memories = [...weights.arena.memories, ...state.memories.map((m) => m.memory)]
   const pool = await ComputePool.create({threads: o.threads, memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
-  const stateMemory = state.memory ? memories.length - 1 : undefined
-  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, relaxed, stateMemory)
+  const stateMemories = inWasm ? weights.arena.memories.length : undefined
+  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, relaxed, stateMemories)
 }
 
 /**
@@ -180,11 +181,15 @@ class FastMatmul implements Matmul {
     private readonly byteMinCols: number,
     private readonly grouped: ReadonlySet<WeightTensor>,
     private readonly relaxed: boolean,
-    /** The pool's index of the run state's WebAssembly memory (undefined: the state has none, attention runs in JavaScript). */
-    private readonly stateMemory: number | undefined,
+    /** The pool's index of the run state's first WebAssembly memory (undefined: the state has none, attention runs in JavaScript). */
+    private readonly stateMemories: number | undefined,
   ) {
     this.refRow = new Float32Array(maxCols)
+    this.stateViews = state.memories.map((m) => new Float32Array(m.memory.buffer))
   }
+
+  /** A float32 view of each of the run state's memories (they never grow). */
+  private readonly stateViews: Float32Array[]
 
   get threads(): number {
     return this.pool.threads
@@ -194,18 +199,29 @@ class FastMatmul implements Matmul {
     const c = this.state.config
     const s = this.state
     const local = this.pool.threads === 1 || n * (pos0 + n) * c.heads * (c.headDim + c.headDimV) < ATTENTION_POOL_MIN
-    if (this.stateMemory === undefined && local) {
-      attention(c, s, layer, n, pos0)
+    if (this.stateMemories === undefined) {
+      if (local) {
+        attention(c, s, layer, n, pos0)
+        return
+      }
+      writeAttentionJob(this.pool.job, {
+        dims: c, n, pos0, q: {buffer: 0, offset: s.q.byteOffset / 4}, keys: 1 + layer, values: 1 + c.layers + layer, out: {buffer: 0, offset: s.attOut.byteOffset / 4},
+      })
+      this.pool.run()
       return
     }
-    const keys = s.keyCache[layer], values = s.valueCache[layer]
+    // The SIMD kernel over the memory holding this layer's cache; q and the output are copied there and back unless it is memory 0, where they lie.
+    const i = s.layerMemory[layer]
+    const m = s.memories[i]
+    const view = this.stateViews[i]
+    if (i !== 0) view.set(s.q.subarray(0, n * c.qDim), m.q / 4)
     writeAttentionJob(this.pool.job, {
-      dims: c, n, pos0, q: {buffer: 0, offset: s.q.byteOffset / 4}, keys: 1 + layer, values: 1 + c.layers + layer,
-      out: {buffer: 0, offset: s.attOut.byteOffset / 4},
-      wasm: this.stateMemory === undefined ? undefined
-        : {memory: this.stateMemory, kPtr: keys.byteOffset, vPtr: values.byteOffset, scratch: s.attScratch, scratchStride: s.attScratchStride, ctx: s.ctx},
+      dims: c, n, pos0, q: {buffer: 0, offset: m.q / 4}, keys: 0, values: 0, out: {buffer: 0, offset: m.out / 4},
+      wasm: {memory: this.stateMemories + i, kPtr: s.keyCache[layer].byteOffset, vPtr: s.valueCache[layer].byteOffset,
+        scratch: m.scratch, scratchStride: s.attScratchStride, ctx: s.ctx},
     })
     this.pool.run(local)
+    if (i !== 0) s.attOut.set(view.subarray(m.out / 4, m.out / 4 + n * c.attnOutDim))
   }
 
   glu(gate: WeightTensor, up: WeightTensor, x: Float32Array, out: Float32Array, upOut: Float32Array, nRows: number): void {

@@ -1,10 +1,11 @@
 /**
  * The run state (llama2.c's `RunState`): every activation buffer and the KV cache, allocated once
  * for a context size and a batch size, so a forward pass allocates nothing. Activations and the KV
- * cache live in one shared WebAssembly memory when they fit in one (under 4 GiB: the fast path's
- * attention kernel then reads q and the cache where they lie and writes its output in place), else
- * in SharedArrayBuffers (activations in one, the cache one per layer); worker threads read inputs
- * and write their share of outputs in place either way.
+ * cache live in shared WebAssembly memories (the fast path's attention kernel reads the cache where
+ * it lies): the activations and the first layers' caches in memory 0, further layers' caches in
+ * further memories of under 4 GiB each, which also hold a copy slot for q and the attention output.
+ * With wasmMemory false the state lives in SharedArrayBuffers (activations in one, the cache one per
+ * layer). Worker threads read inputs and write their share of outputs in place either way.
  */
 import {LlmfragError} from '../errors.js'
 import {createSharedMemory, type SharedWasmMemory} from '../kernels/wasm/kernels-wasm.js'
@@ -19,8 +20,18 @@ export interface RunStateOptions {
   readonly ctx: number
   /** Most positions evaluated by one forward call (prompt chunks are at most this long). */
   readonly maxBatch: number
-  /** Put the state in one WebAssembly memory when it fits (default true; false: SharedArrayBuffers, the float64 JavaScript attention). */
+  /** Put the state in WebAssembly memories (default true; false: SharedArrayBuffers, and the fast path's attention in float64 JavaScript). */
   readonly wasmMemory?: boolean
+  /** Most bytes per WebAssembly memory (default: the most one holds; tests lower it to spread a tiny model's cache over several). */
+  readonly maxMemoryBytes?: number
+}
+
+/** A WebAssembly memory of the run state: byte offsets of the rows attention reads q from and writes its output to, and of its score scratch. */
+export interface StateMemory {
+  readonly memory: SharedWasmMemory
+  readonly q: number // (maxBatch, qDim) f32: in memory 0 the run state's q itself, elsewhere a slot q is copied into
+  readonly out: number // (maxBatch, attnOutDim) f32: in memory 0 attOut itself, elsewhere a slot copied out of
+  readonly scratch: number // MAX_THREADS score rows of attScratchStride bytes
 }
 
 export class RunState {
@@ -49,13 +60,10 @@ export class RunState {
    */
   readonly keyCache: readonly Float32Array[]
   readonly valueCache: readonly Float32Array[] // [layer] (kvHeads, ctx, headDimV)
-  /**
-   * The WebAssembly memory holding every buffer above (buffer is its SharedArrayBuffer), with
-   * MAX_THREADS attention score rows of `attScratchStride` bytes from byte `attScratch`; undefined
-   * when the state does not fit in one memory.
-   */
-  readonly memory?: SharedWasmMemory
-  readonly attScratch: number
+  /** The WebAssembly memories of the state (empty with wasmMemory false); memories[0].memory.buffer is `buffer`. */
+  readonly memories: readonly StateMemory[]
+  /** [layer] the index into memories of the memory holding that layer's keys and values. */
+  readonly layerMemory: readonly number[]
   readonly attScratchStride: number
 
   constructor(readonly config: ModelConfig, options: RunStateOptions) {
@@ -67,18 +75,29 @@ export class RunState {
     this.maxBatch = maxBatch
     const widths = {x: c.dim, xb: c.dim, q: c.qDim, k: c.kvDim, v: c.kvDimV, attOut: c.attnOutDim, hb: c.ffnHidden, hb2: c.ffnHidden, logits: c.vocab}
     const activations = Object.values(widths).reduce((s, w) => s + w * maxBatch, 0) * 4
-    const kvBytes = RunState.kvCacheBytes(c, ctx)
     this.attScratchStride = ctx * 16 // four heads' scores per slot (assembly/attention.ts attendFour)
     const scratchBytes = MAX_THREADS * this.attScratchStride
-    const inWasm = (options.wasmMemory ?? true) && activations + kvBytes + scratchBytes <= WASM_STATE_MAX_BYTES
-    if (inWasm) {
-      const bytes = activations + kvBytes + scratchBytes
-      this.memory = allocate(bytes, 'activation buffers and KV cache', `-c/--ctx-size ${ctx} or -b/--batch-size ${maxBatch}`,
-        () => createSharedMemory(bytes, Math.ceil(bytes / 65536)))
+    const layerBytes = ctx * (c.kvDim + c.kvDimV) * 4
+    const slotBytes = maxBatch * (c.qDim + c.attnOutDim) * 4
+    // Layers per memory: memory 0 after the activations, the others after their q and output slots.
+    const limit = options.maxMemoryBytes ?? WASM_STATE_MAX_BYTES
+    const plan: number[] = []
+    const firstFits = Math.floor((limit - activations - scratchBytes) / layerBytes), nextFits = Math.floor((limit - slotBytes - scratchBytes) / layerBytes)
+    if ((options.wasmMemory ?? true) && firstFits >= 0 && nextFits >= 1) {
+      for (let left = c.layers; left > 0 || plan.length === 0;) {
+        const k = Math.min(left, plan.length === 0 ? firstFits : nextFits)
+        plan.push(k)
+        left -= k
+      }
     }
-    const sab = this.memory?.buffer ?? allocate(activations, 'activation buffers', `-b/--batch-size ${maxBatch}`, () => new SharedArrayBuffer(activations))
+    const knob = `-c/--ctx-size ${ctx} or -b/--batch-size ${maxBatch}`
+    const memories = plan.map((k, i) => {
+      const bytes = (i === 0 ? activations : slotBytes) + k * layerBytes + scratchBytes
+      return allocate(bytes, 'activation buffers and KV cache', knob, () => createSharedMemory(bytes, Math.ceil(bytes / 65536)))
+    })
+    const sab = memories[0]?.buffer ?? allocate(activations, 'activation buffers', `-b/--batch-size ${maxBatch}`, () => new SharedArrayBuffer(activations))
     this.buffer = sab
-    let at = 0 // bytes
+    let at = 0 // bytes into sab
     const take = (floats: number): Float32Array => {
       const a = new Float32Array(sab, at, floats)
       at += floats * 4
@@ -97,13 +116,32 @@ export class RunState {
     this.attAcc = new Float64Array(c.headDimV)
     this.ropeCos = new Float64Array(maxBatch * (c.ropeDims >>> 1))
     this.ropeSin = new Float64Array(maxBatch * (c.ropeDims >>> 1))
-    // Outside a WebAssembly memory, one buffer per layer: a typed array holds at most 2^32
-    // elements, and (layers, ctx, kvDim) passes that for big models at long contexts.
-    const kv = (width: number): Float32Array[] => Array.from({length: c.layers}, () => inWasm ? take(ctx * width)
-      : new Float32Array(allocate(ctx * width * 4, 'KV cache', `-c/--ctx-size ${ctx}`, () => new SharedArrayBuffer(ctx * width * 4))))
-    this.keyCache = kv(c.kvDim)
-    this.valueCache = kv(c.kvDimV)
-    this.attScratch = inWasm ? at : 0
+    const keyCache: Float32Array[] = [], valueCache: Float32Array[] = [], layerMemory: number[] = []
+    const stateMemories: StateMemory[] = memories.map((memory, i) => {
+      let off = i === 0 ? activations : slotBytes
+      const first = plan.slice(0, i).reduce((a, b) => a + b, 0)
+      for (let l = first; l < first + plan[i]; l++) {
+        keyCache.push(new Float32Array(memory.buffer, off, ctx * c.kvDim))
+        valueCache.push(new Float32Array(memory.buffer, off + ctx * c.kvDim * 4, ctx * c.kvDimV))
+        layerMemory.push(i)
+        off += layerBytes
+      }
+      return i === 0 ? {memory, q: this.q.byteOffset, out: this.attOut.byteOffset, scratch: off}
+        : {memory, q: 0, out: maxBatch * c.qDim * 4, scratch: off}
+    })
+    // Outside WebAssembly memory, one buffer per layer: a typed array holds at most 2^32 elements,
+    // and (layers, ctx, kvDim) passes that for big models at long contexts.
+    if (memories.length === 0) {
+      for (let l = 0; l < c.layers; l++) {
+        for (const [list, width] of [[keyCache, c.kvDim], [valueCache, c.kvDimV]] as const) {
+          list.push(new Float32Array(allocate(ctx * width * 4, 'KV cache', `-c/--ctx-size ${ctx}`, () => new SharedArrayBuffer(ctx * width * 4))))
+        }
+      }
+    }
+    this.keyCache = keyCache
+    this.valueCache = valueCache
+    this.layerMemory = layerMemory
+    this.memories = stateMemories
   }
 
   /**

@@ -154,9 +154,9 @@ describe('fast forward pass: batches longer than one job, weights over several m
   })
 
   it('with the run state in SharedArrayBuffers (float64 JavaScript attention, not the f32 SIMD kernel) the logits keep the fixture\'s bound', async () => {
-    expect(one.state.memory, 'the run state lies in a WebAssembly memory').to.not.equal(undefined)
+    expect(one.state.memories.length, 'the run state lies in a WebAssembly memory').to.equal(1)
     const state = new RunState(one.config, {ctx: 96, maxBatch: 80, wasmMemory: false})
-    expect(state.memory).to.equal(undefined)
+    expect(state.memories).to.deep.equal([])
     const js = new Transformer(one.config, one.weights, state, await createFastMatmul(one.weights, state, {threads: 2}))
     try {
       js.forward(seq.tokens, 0, true)
@@ -166,6 +166,26 @@ describe('fast forward pass: batches longer than one job, weights over several m
       expect(ours.some((v, i) => v !== one.state.logits[i]), 'the two attentions are different code').to.equal(true)
     } finally {
       await js.close()
+    }
+  })
+
+  it('the KV cache spread over several WebAssembly memories (q and the attention output copied to and fro) gives the same logits bit for bit', async () => {
+    const c = one.config
+    const layerBytes = 96 * (c.kvDim + c.kvDimV) * 4
+    const activations = one.state.memories[0].scratch - c.layers * layerBytes // memory 0: activations, then the layers' caches, then scratch
+    // Room for the activations, the score scratch and one layer's cache in memory 0; one layer in each of the others.
+    const state = new RunState(c, {ctx: 96, maxBatch: 80, maxMemoryBytes: activations + layerBytes + 64 * 96 * 16})
+    expect(state.layerMemory).to.deep.equal(Array.from({length: c.layers}, (_, l) => l))
+    const spreadKv = new Transformer(c, one.weights, state, await createFastMatmul(one.weights, state, {threads: 2}))
+    try {
+      spreadKv.forward(tokens, 0, true)
+      expect(spreadKv.state.logits.subarray(0, tokens.length * V).every((v, i) => v === batch[i]), 'a 70-position batch').to.equal(true)
+      for (let p = 0; p < 8; p++) {
+        spreadKv.forward([tokens[p]], p)
+        expect(spreadKv.state.logits.subarray(0, V).every((v, i) => v === batch[p * V + i]), `position ${p} alone`).to.equal(true)
+      }
+    } finally {
+      await spreadKv.close()
     }
   })
 

@@ -3,6 +3,7 @@ import {expect} from 'chai'
 import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {type GGUFKV, GGUFValueType as T} from '../../src/gguf/types.js'
 import {readModelConfig} from '../../src/model/config.js'
+import {RunState} from '../../src/model/state.js'
 import {expectedTensorShapes, type LlamaDims} from '../../src/profiles/detect.js'
 import type {SourceTensor} from '../../src/source/model-source.js'
 
@@ -63,5 +64,41 @@ describe('model: config', () => {
   it('refuses another architecture', () => {
     const {kv, tensors} = header('qwen2')
     expect(() => readModelConfig('m.gguf', kv, tensors)).to.throw(/qwen2/).with.property('code', 'UNSUPPORTED')
+  })
+})
+
+describe('model: run state placement', () => {
+  const c = readModelConfig('m.gguf', header('llama').kv, header('llama').tensors)
+  const ctx = 64, maxBatch = 8
+  const layerBytes = ctx * (c.kvDim + c.kvDimV) * 4
+  const scratch = 64 * ctx * 16 // MAX_THREADS score rows of four heads
+  const activations = maxBatch * (2 * c.dim + c.qDim + c.kvDim + c.kvDimV + c.attnOutDim + 2 * c.ffnHidden + c.vocab) * 4
+
+  it('by default: activations, then every layer\'s cache (head-major, no overlap), then the score scratch, in one WebAssembly memory', () => {
+    const s = new RunState(c, {ctx, maxBatch})
+    expect(s.memories).to.have.length(1)
+    expect(s.layerMemory).to.deep.equal([0, 0])
+    expect(s.buffer).to.equal(s.memories[0].memory.buffer)
+    expect(s.keyCache.map((k) => [k.buffer === s.buffer, k.byteOffset, k.length])).to.deep.equal([
+      [true, activations, ctx * c.kvDim], [true, activations + layerBytes, ctx * c.kvDim]])
+    expect(s.valueCache[1].byteOffset).to.equal(activations + layerBytes + ctx * c.kvDim * 4)
+    expect(s.memories[0]).to.include({q: s.q.byteOffset, out: s.attOut.byteOffset, scratch: activations + 2 * layerBytes})
+  })
+
+  it('a memory too small for every layer: the rest go to further memories, each with a q and an output slot first', () => {
+    const s = new RunState(c, {ctx, maxBatch, maxMemoryBytes: activations + scratch + layerBytes - 1})
+    expect(s.layerMemory[0], 'no layer fits beside the activations').to.equal(1)
+    const m = s.memories[s.layerMemory[1]]
+    expect(m).to.include({q: 0, out: maxBatch * c.qDim * 4})
+    expect(s.keyCache[0].buffer).to.equal(s.memories[1].memory.buffer)
+    expect(s.keyCache[0].byteOffset).to.equal(maxBatch * (c.qDim + c.attnOutDim) * 4)
+  })
+
+  it('activations that fit no memory, or wasmMemory false: SharedArrayBuffers, one per layer\'s keys and values', () => {
+    for (const s of [new RunState(c, {ctx, maxBatch, maxMemoryBytes: activations - 1}), new RunState(c, {ctx, maxBatch, wasmMemory: false})]) {
+      expect(s.memories).to.deep.equal([])
+      expect(s.layerMemory).to.deep.equal([])
+      expect(s.keyCache.map((k) => [k.byteOffset, k.length, k.buffer !== s.buffer])).to.deep.equal([[0, ctx * c.kvDim, true], [0, ctx * c.kvDim, true]])
+    }
   })
 })
