@@ -1,6 +1,7 @@
 /**
  * Attention of one position and one kv head with its group of query heads, in f32 SIMD: the fast
- * path's counterpart of src/model/attention.ts attendGroup (float64 scalar, kept for --safe-mode).
+ * path's counterpart of src/model/attention.ts attendGroup (float64 scalar: --safe-mode, and a run
+ * state in SharedArrayBuffers).
  * The result depends only on the arguments (a fixed order of operations), so any thread computing a
  * (position, kv head) gives the same bits, and a batch position the same bits as that position alone.
  */
@@ -13,8 +14,9 @@ const LN2_LO: f32 = -2.12194440e-4
 const EXP_MIN: f32 = -87.33654
 
 /**
- * e^x for x <= 0 lane by lane, within ~2 ulp: x = n ln2 + r (|r| <= ln2 / 2), e^r by its Taylor
- * series to r^6 (the r^7 term is under 1.3e-7 of the result), times 2^n built in the exponent bits.
+ * e^x for x <= 0 lane by lane: x = n ln2 + r (|r| <= ln2 / 2), e^r by its Taylor series to r^6
+ * (the first term left out, r^7 / 7!, is under 1.3e-7 of the result), times 2^n built in the
+ * exponent bits. test/unit/attention-wasm.test.ts holds whole attentions within 2e-6 of float64.
  */
 @inline function expNeg(x: v128): v128 {
   const xc = f32x4.max(x, f32x4.splat(EXP_MIN))
@@ -30,6 +32,13 @@ const EXP_MIN: f32 = -87.33654
   return f32x4.mul(p, pow2n)
 }
 
+/** [sum of a0's lanes, a1's, a2's, a3's], each as (l0 + l2) + (l1 + l3). */
+@inline function hsum4f(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 1, 4, 5), i32x4.shuffle(a0, a1, 2, 3, 6, 7))
+  const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 1, 4, 5), i32x4.shuffle(a2, a3, 2, 3, 6, 7))
+  return f32x4.add(i32x4.shuffle(t0, t1, 0, 2, 4, 6), i32x4.shuffle(t0, t1, 1, 3, 5, 7))
+}
+
 /** q . k over d floats (d % 4 == 0 in the vector part, the rest scalar), four keys at k0..k3 at once. */
 @inline function dot4Keys(q: usize, k0: usize, ks: usize, d: usize, s: f32): v128 {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0)
@@ -42,10 +51,7 @@ const EXP_MIN: f32 = -87.33654
     a2 = f32x4.add(a2, f32x4.mul(x, v128.load(o + 2 * ks)))
     a3 = f32x4.add(a3, f32x4.mul(x, v128.load(o + 3 * ks)))
   }
-  // [sum a0, sum a1, sum a2, sum a3], each as (l0 + l2) + (l1 + l3)
-  const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 1, 4, 5), i32x4.shuffle(a0, a1, 2, 3, 6, 7))
-  const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 1, 4, 5), i32x4.shuffle(a2, a3, 2, 3, 6, 7))
-  let sum = f32x4.add(i32x4.shuffle(t0, t1, 0, 2, 4, 6), i32x4.shuffle(t0, t1, 1, 3, 5, 7))
+  let sum = hsum4f(a0, a1, a2, a3)
   for (let i = body; i < d; i++) {
     const x = load<f32>(q + (i << 2))
     const o = k0 + (i << 2)
@@ -62,13 +68,6 @@ const EXP_MIN: f32 = -87.33654
   let sum = (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 2)) + (f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 3))
   for (let i = body; i < d; i++) sum += load<f32>(q + (i << 2)) * load<f32>(k + (i << 2))
   return sum
-}
-
-/** [sum of a0's lanes, a1's, a2's, a3's], each as (l0 + l2) + (l1 + l3). */
-@inline function hsum4f(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
-  const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 1, 4, 5), i32x4.shuffle(a0, a1, 2, 3, 6, 7))
-  const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 1, 4, 5), i32x4.shuffle(a2, a3, 2, 3, 6, 7))
-  return f32x4.add(i32x4.shuffle(t0, t1, 0, 2, 4, 6), i32x4.shuffle(t0, t1, 1, 3, 5, 7))
 }
 
 /**

@@ -1,9 +1,9 @@
 /**
  * `llmfrag bench`'s core: load a model once, then for each thread count and cache depth run
  * llama-bench's tests (pp: n_prompt random tokens in batches of n_batch; tg: n_gen single-token
- * steps; from an empty cache, or from position d with -d; one warm-up run first, as llama-bench) `iterations` times, plus the
- * micro-measurements (micro.ts) and this machine's memory-read rate, and set every figure beside
- * llama.cpp's anchor and the seed's targets (targets.ts).
+ * steps; from an empty cache, or from position d with -d; one warm-up run first, as llama-bench)
+ * `iterations` times, plus the micro-measurements (micro.ts) and this machine's memory-read rate,
+ * and set every figure beside llama.cpp's anchor and the seed's targets (targets.ts).
  */
 import {cpus, totalmem} from 'node:os'
 
