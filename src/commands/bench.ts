@@ -68,7 +68,13 @@ export default class Bench extends BaseCommand {
     }
     checkBenchResult(result)
     if (flags.output !== undefined) await writeJson(flags.output, result)
-    if (!this.jsonEnabled()) for (const line of renderBench(result)) this.log(line)
+    if (!this.jsonEnabled()) {
+      for (const line of renderBench(result)) this.log(line)
+      if (flags['relaxed-simd'] === undefined && result.tests[0]?.kernels === 'fast') {
+        this.note('hint: --relaxed-simd runs Q4_K and Q6_K on WebAssembly relaxed SIMD (a byte dot product, the same logits), faster; '
+          + `on Node ${process.versions.node} it turns on V8's experimental relaxed SIMD for the process (Node 22 ships it and uses it by default)`)
+      }
+    }
     return result
   }
 }

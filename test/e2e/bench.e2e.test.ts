@@ -166,6 +166,8 @@ describe('llmfrag bench (built CLI)', () => {
     const human = await run(['bench', '--model', mistral.model, '-p', '0', '-n', '2', '-d', '8', '-t', '1', '--iterations', '1', '--no-micro'])
     expect(human.code, human.stderr).to.equal(0)
     expect(human.stdout).to.match(/\| +1 \| tg2 @ d8 \| +[\d.]+ ± [\d.]+ \|/)
+    // By default, where the runtime does not ship relaxed SIMD, bench says how to run on it.
+    expect(human.stderr.includes('hint: --relaxed-simd runs Q4_K and Q6_K on WebAssembly relaxed SIMD'), human.stderr).to.equal(!validatesWithoutFlags(RELAXED_WASM_PATH))
   })
 
   it('bad usage exits 2: unknown model, bad thread list, bad depth list, nothing to measure, threads with the reference kernels', async () => {
