@@ -3,6 +3,7 @@
  * threads | test | t/s) with llama.cpp's figure, the ratio and the target beside each row, then
  * the micro-measurements and the memory check. Returns lines; the command prints them.
  */
+import {KERNEL_LABELS} from '../model/matmul.js'
 import {RSS_HEADROOM} from './targets.js'
 import type {BenchResult} from './types.js'
 
@@ -17,12 +18,6 @@ function table(header: readonly string[], align: readonly ('l' | 'r')[], rows: r
   return [line(header), rule, ...rows.map(line)]
 }
 
-const KERNELS = {
-  fast: 'WebAssembly SIMD (base build)',
-  relaxed: 'WebAssembly relaxed SIMD (Q4_K and Q6_K on a byte dot product)',
-  reference: 'scalar reference (--safe-mode)',
-} as const
-
 const gib = (b: number): string => `${(b / GiB).toFixed(2)} GiB`
 const fixed = (v: number, d = 2): string => v.toFixed(d)
 
@@ -34,7 +29,7 @@ export function renderBench(r: BenchResult): string[] {
   out.push(`memory read (sequential scan over 256 MiB): ${r.memory_read.map((x) => `${x.threads} thread${x.threads > 1 ? 's' : ''} ${fixed(x.gbps, 1)} GB/s`).join(', ')}`)
   const l = r.load
   out.push(`load: ${fixed(l.seconds)} s (${fixed(l.gbps)} GB/s), ${l.verified ? `fragment sha256 verified while loading (${fixed(l.hash_seconds)} s of hashing on worker threads)` : 'no checksums verified'}, RSS after load ${gib(l.rss_bytes)}`)
-  if (r.tests.length > 0) out.push(`kernels: ${KERNELS[r.tests[0].kernels]}`)
+  if (r.tests.length > 0) out.push(`kernels: ${KERNEL_LABELS[r.tests[0].kernels]}`)
   out.push('')
   out.push(...table(
     ['model', 'size', 'params', 'threads', 'test', 't/s', 'ms/token', 'weights GB/s', 'llama.cpp t/s', 'ratio', 'target'],

@@ -111,7 +111,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         : new Transformer(model.config, model.weights, model.state, await createFastMatmul(model.weights, model.state, {threads, relaxedSimd}))
       try {
         const record = (test: 'pp' | 'tg', n: number, depth: number, samplesMs: number[]): void => {
-          tests.push(testRecord(info, o, m, test, n, depth, samplesMs, readAt(threads)))
+          tests.push(testRecord(info, m, test, n, depth, samplesMs, readAt(threads)))
         }
         const vocab = m.config.vocab
         m.forward(randomTokens(Math.min(8, m.maxBatch), vocab, 7), 0) // warm-up: JIT tiers and first-use costs
@@ -187,7 +187,7 @@ async function repeat(n: number, label: string, stage: (s: string) => void, fn: 
   return out
 }
 
-function testRecord(info: BenchModelInfo, o: BenchOptions, m: Transformer, test: 'pp' | 'tg', n: number, depth: number, samplesMs: number[], readGbps: number): BenchTest {
+function testRecord(info: BenchModelInfo, m: Transformer, test: 'pp' | 'tg', n: number, depth: number, samplesMs: number[], readGbps: number): BenchTest {
   const threads = m.matmul.threads
   const samplesTs = samplesMs.map((ms) => (n * 1000) / ms)
   const avgTs = mean(samplesTs)
@@ -200,7 +200,7 @@ function testRecord(info: BenchModelInfo, o: BenchOptions, m: Transformer, test:
     test_time: new Date().toISOString(),
     avg_ns: mean(samplesMs) * 1e6, stddev_ns: stddev(samplesMs) * 1e6, avg_ts: avgTs, stddev_ts: stddev(samplesTs),
     samples_ns: samplesMs.map((ms) => Math.round(ms * 1e6)), samples_ts: samplesTs,
-    test: `${test}${n}${depth > 0 ? ` @ d${depth}` : ''}`, kernels: o.kernels, ms_per_token: 1000 / avgTs, weights_gbps: weightsGbps,
+    test: `${test}${n}${depth > 0 ? ` @ d${depth}` : ''}`, kernels: m.matmul.kernels, ms_per_token: 1000 / avgTs, weights_gbps: weightsGbps,
     bandwidth_fraction: test === 'tg' && readGbps > 0 ? weightsGbps / readGbps : null,
     llama_cpp: anchor ? {test: `${anchor.test}${anchor.n}`, n_threads: anchor.threads, avg_ts: anchor.tokensPerSecond} : null,
     ratio,

@@ -9,6 +9,7 @@ import {Engine, formatPerf, type StopReason, type Timings} from '../engine/index
 import {createLogitsWriter} from '../engine/logits-file.js'
 import {LlmfragError} from '../errors.js'
 import type {ModelLoadOptions} from '../model/load.js'
+import {KERNEL_LABELS} from '../model/matmul.js'
 import {resolveSampling} from '../sampling/index.js'
 import type {ProductionSummary} from '../server/production.js'
 import type {TestModeReport} from '../server/test-mode.js'
@@ -68,6 +69,8 @@ export default class Run extends BaseCommand {
     const engine = await this.load(path, {ctx: flags['ctx-size'], maxBatch: flags['batch-size'], threads: flags.threads, verify: flags.verify,
       ...kernelChoice(flags)})
     const r = engine.loadReport
+    const mm = engine.model.matmul
+    if (!this.jsonEnabled()) this.note(`system_info: n_threads = ${mm.threads} | kernels = ${KERNEL_LABELS[mm.kernels]} | Node ${process.versions.node}`)
     if (r.verified && !this.jsonEnabled()) this.note(`llmfrag_perf: verified fragment sha256 while loading: ${r.hashSeconds.toFixed(2)} s of hashing (worker threads) in a ${r.seconds.toFixed(2)} s load`)
 
     const prompt = promptTokens ?? engine.tokenizer.encode(flags.prompt ?? '', {addSpecial: true, parseSpecial: true})

@@ -37,7 +37,7 @@ import {type MatmulPart, writeMatmulJob} from '../parallel/matmul-job.js'
 import {MAX_PARTS} from '../parallel/protocol.js'
 import type {ArenaSlice} from './arena.js'
 import {attention} from './attention.js'
-import {type Matmul, matmulRows} from './matmul.js'
+import {type KernelsInUse, type Matmul, matmulRows} from './matmul.js'
 import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
@@ -197,6 +197,10 @@ class FastMatmul implements Matmul {
 
   get threads(): number {
     return this.pool.threads
+  }
+
+  get kernels(): KernelsInUse {
+    return this.relaxed ? 'relaxed' : 'fast'
   }
 
   attention(layer: number, n: number, pos0: number): void {

@@ -16,8 +16,20 @@ import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
 import type {WeightTensor} from './weights.js'
 
+/** What runs a model's products, in bench's JSON vocabulary: the base SIMD kernels, the relaxed-SIMD ones, or the scalar reference. */
+export type KernelsInUse = 'fast' | 'relaxed' | 'reference'
+
+/** How `run` and `bench` name each for people. */
+export const KERNEL_LABELS: Readonly<Record<KernelsInUse, string>> = {
+  fast: 'WebAssembly SIMD (base build)',
+  relaxed: 'WebAssembly relaxed SIMD (Q4_K and Q6_K on a byte dot product)',
+  reference: 'scalar reference (--safe-mode)',
+}
+
 export interface Matmul {
   readonly kind: 'fast' | 'reference'
+  /** The kernels behind this Matmul. */
+  readonly kernels: KernelsInUse
   /** Compute threads, the calling thread included. */
   readonly threads: number
   run(ws: readonly WeightTensor[], x: Float32Array, outs: readonly Float32Array[], nRows: number): void
@@ -77,6 +89,7 @@ export function referenceMatmul(state: RunState): Matmul {
   const scratch = new Float32Array(Math.max(c.dim, c.ffnHidden, c.attnOutDim)) // one dequantized weight row
   return {
     kind: 'reference',
+    kernels: 'reference',
     threads: 1,
     run(ws, x, outs, nRows) {
       ws.forEach((w, j) => matmulRows(w, x, outs[j], nRows, 0, w.rows, scratch))

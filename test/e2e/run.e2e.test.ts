@@ -79,11 +79,12 @@ describe('llmfrag run (built CLI)', () => {
     expect((JSON.parse(off.stdout) as RunJson).tokens).to.deep.equal((JSON.parse(r.stdout) as RunJson).tokens)
   })
 
-  it('streams text to stdout and prints llama_perf-style timings to stderr; the same seed gives the same text', async () => {
-    const args = ['run', '-m', mistral.model, '-p', 'Once upon a time', '-n', '10', '--seed', '42', '--temp', '1']
+  it('streams text to stdout and prints the threads and kernels, then llama_perf-style timings, to stderr; the same seed gives the same text', async () => {
+    const args = ['run', '-m', mistral.model, '-p', 'Once upon a time', '-n', '10', '--seed', '42', '--temp', '1', '-t', '2', '--no-relaxed-simd']
     const a = await run(args)
     expect(a.code, a.stderr).to.equal(0)
     expect(a.stdout.trim().length).to.be.greaterThan(0)
+    expect(a.stderr).to.include(`system_info: n_threads = 2 | kernels = WebAssembly SIMD (base build) | Node ${process.versions.node}\n`)
     expect(a.stderr).to.match(/prompt eval time = +[\d.]+ ms \/ +\d+ tokens .*tokens per second/)
     expect(a.stderr).to.match(/eval time = +[\d.]+ ms \/ +9 runs/)
     const b = await run(args)
