@@ -10,6 +10,7 @@ import {progressBar} from '../cli/progress.js'
 import {samplingFlags, samplingFromFlags} from '../cli/sampling-flags.js'
 import {Engine} from '../engine/index.js'
 import {modelFingerprint} from '../frames/fingerprint.js'
+import {KERNEL_LABELS} from '../model/matmul.js'
 import {resolveSampling} from '../sampling/index.js'
 
 export default class Chat extends BaseCommand {
@@ -57,7 +58,7 @@ export default class Chat extends BaseCommand {
       engine, sampling, maxTokens: flags['n-predict'], system: flags.system,
       frameModel: {architecture: engine.config.profile, fingerprint: modelFingerprint(engine.source.tensors)},
     })
-    this.note(chalkStderr.dim(`${choice.name ?? choice.path}: ${engine.config.profile}, ${session.format} chat format, context ${engine.ctx} tokens, loaded in ${(engine.loadMs / 1000).toFixed(2)} s`))
+    this.note(chalkStderr.dim(`${choice.name ?? choice.path}: ${engine.config.profile}, ${session.format} chat format, context ${engine.ctx} tokens, loaded in ${(engine.loadMs / 1000).toFixed(2)} s; ${engine.model.matmul.threads} thread${engine.model.matmul.threads > 1 ? 's' : ''}, ${KERNEL_LABELS[engine.model.matmul.kernels]}`))
     if (interactive) this.note(chalkStderr.dim('/help for commands, Ctrl-C stops a reply, /exit or Ctrl-D leaves'))
     try {
       await runChatTerminal(session, {

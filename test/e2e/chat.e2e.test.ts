@@ -103,6 +103,7 @@ describe('llmfrag chat (built CLI)', () => {
     const file = join(dir, 'two.json')
     const r = await chat(seeded, twoTurns(file))
     expect(r.code, r.stderr).to.equal(0)
+    expect(r.stderr).to.match(/loaded in [\d.]+ s; \d+ threads?, (WebAssembly SIMD \(base build\)|WebAssembly relaxed SIMD \(Q4_K and Q6_K on a byte dot product\))/)
     const saved = readChat(file)
     expect(saved.messages.map((m) => m.role)).to.deep.equal(['user', 'assistant', 'user', 'assistant'])
     expect(saved.messages.filter((m) => m.role === 'user').map((m) => m.content)).to.deep.equal(['Hello there', 'How are you'])
