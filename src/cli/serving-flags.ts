@@ -10,6 +10,7 @@ import {loadConfig, selectModel} from '../config/index.js'
 import {LlmfragError} from '../errors.js'
 import {runProduction, type ProductionSummary} from '../server/production.js'
 import {runTestMode, type TestModeReport} from '../server/test-mode.js'
+import {kernelChoice} from './kernel-flags.js'
 import {progressBar} from './progress.js'
 
 export const servingFlags = {
@@ -39,6 +40,7 @@ export interface ServingFlagValues {
   'prompt-cache'?: string
   'single-architecture-mode'?: boolean
   'safe-mode'?: boolean
+  'relaxed-simd'?: boolean
   'emergency-fallback'?: boolean
   model?: string
   'fragments-dir'?: string
@@ -67,7 +69,7 @@ export function modelPathFromFlags(f: ServingFlagValues): string {
 export async function runServingMode(f: ServingFlagValues, note: (line: string) => void): Promise<ProductionSummary | TestModeReport> {
   const common = {
     config: f.config, envFile: f['env-file'], modelPath: f.model ?? f['fragments-dir'], ctx: f['ctx-size'], threads: f.threads,
-    safeMode: f['safe-mode'], singleArchitecture: f['single-architecture-mode'], emergencyFallback: f['emergency-fallback'],
+    safeMode: f['safe-mode'], relaxedSimd: kernelChoice(f).relaxedSimd, singleArchitecture: f['single-architecture-mode'], emergencyFallback: f['emergency-fallback'],
   }
   if (f['production-mode']) {
     const summary = await runProduction({

@@ -81,6 +81,8 @@ export interface ModelInfo {
   readonly source: string
   /** `fast` (WebAssembly SIMD) or `reference` (scalar kernels, --safe-mode). */
   readonly kernels: 'fast' | 'reference'
+  /** Whether the fast kernels run Q4_K and Q6_K on relaxed SIMD (kernels/wasm/relaxed.ts). */
+  readonly relaxedSimd?: boolean
   /** Unix seconds when loading finished (the `created` of /v1/models). */
   readonly created: number
   /** sha256 of the tensor table, hex (src/frames/fingerprint.ts), when known. */

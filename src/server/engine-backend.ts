@@ -18,6 +18,7 @@ import {ThinkSplitter} from '../chat/think.js'
 import {Engine} from '../engine/index.js'
 import {LlmfragError} from '../errors.js'
 import {verify} from '../fragments/verify.js'
+import type {RelaxedSimdChoice} from '../kernels/wasm/relaxed.js'
 import type {Codec} from '../frames/frame.js'
 import {fingerprintHex, modelFingerprint} from '../frames/fingerprint.js'
 import {compareSnapshot, snapshotFiles, type FileSnapshot} from './file-snapshot.js'
@@ -35,6 +36,8 @@ export interface EngineBackendOptions {
   readonly kernels?: 'fast' | 'reference'
   /** Compute threads for the fast kernels (default: the cores available). */
   readonly threads?: number
+  /** Relaxed SIMD for the fast kernels: on, off, or `auto` (default: where the runtime ships it). */
+  readonly relaxedSimd?: RelaxedSimdChoice
   /** Verify every checksum before loading (--safe-mode); fragment sets are hashed while loading anyway. */
   readonly verifyFirst?: boolean
   /** A profile name the verify step must detect (the config's `architecture`, unless `auto`). */
@@ -58,7 +61,7 @@ export class EngineBackend implements Backend {
     const {path} = this.options
     if (this.options.verifyFirst) await verifyOrThrow(path, this.options.expectedArchitecture, onProgress)
     const kernels = this.options.kernels ?? 'fast'
-    const engine = await Engine.load(path, {ctx: this.options.ctx, kernels, threads: this.options.threads, verify: true, onProgress})
+    const engine = await Engine.load(path, {ctx: this.options.ctx, kernels, threads: this.options.threads, relaxedSimd: this.options.relaxedSimd, verify: true, onProgress})
     this.files = snapshotFiles(path)
     const fingerprint = modelFingerprint(engine.source.tensors)
     const pc = this.options.promptCache
@@ -82,6 +85,7 @@ export class EngineBackend implements Backend {
       blocksResident: engine.config.layers,
       source: path,
       kernels,
+      relaxedSimd: engine.model.matmul.kernels === 'relaxed',
       created: Math.floor(Date.now() / 1000),
       fingerprint: fingerprintHex(fingerprint),
     }

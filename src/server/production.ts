@@ -12,6 +12,7 @@ import {dirname, join} from 'node:path'
 import type {Writable} from 'node:stream'
 
 import {loadAlerts, loadConfig, thresholdRules, type AlertRule, type Env, type LlmfragConfig} from '../config/index.js'
+import type {RelaxedSimdChoice} from '../kernels/wasm/relaxed.js'
 import {createLogger, type Logger} from '../log/logger.js'
 import type {Backend} from './backend.js'
 import {EngineBackend} from './engine-backend.js'
@@ -39,6 +40,8 @@ export interface ProductionOptions {
   readonly promptCacheBytes?: number
   readonly singleArchitecture?: boolean
   readonly safeMode?: boolean
+  /** Relaxed SIMD for the fast kernels (--relaxed-simd / --no-relaxed-simd; default `auto`). */
+  readonly relaxedSimd?: RelaxedSimdChoice
   readonly emergencyFallback?: boolean
   /** Where log lines go when there is no --log-file (stderr in the CLI). */
   readonly logStream?: Writable
@@ -99,7 +102,7 @@ export async function startProduction(options: ProductionOptions): Promise<Produ
       create: (kernels, hooks) => options.backendFor
         ? options.backendFor(m, kernels, hooks)
         : new EngineBackend({
-          id: m.id, path: m.path, ctx: options.ctx, kernels, threads: options.threads, verifyFirst: options.safeMode,
+          id: m.id, path: m.path, ctx: options.ctx, kernels, threads: options.threads, relaxedSimd: options.relaxedSimd, verifyFirst: options.safeMode,
           expectedArchitecture: m.expectedArchitecture,
           promptCache: {
             bytes: options.promptCacheBytes ?? PROMPT_CACHE_BYTES,

@@ -8,6 +8,7 @@
 import {loadConfig, type Env} from '../config/index.js'
 import {LlmfragError} from '../errors.js'
 import {verify} from '../fragments/verify.js'
+import type {RelaxedSimdChoice} from '../kernels/wasm/relaxed.js'
 import type {LoadProgress} from './backend.js'
 import {EngineBackend} from './engine-backend.js'
 import {planModels, type PlannedModel} from './models.js'
@@ -19,6 +20,8 @@ export interface TestModeOptions {
   readonly ctx?: number
   readonly threads?: number
   readonly safeMode?: boolean
+  /** Relaxed SIMD for the fast kernels (--relaxed-simd / --no-relaxed-simd; default `auto`). */
+  readonly relaxedSimd?: RelaxedSimdChoice
   readonly singleArchitecture?: boolean
   readonly emergencyFallback?: boolean
   /** Prompt text (default "Hello"). */
@@ -73,11 +76,11 @@ async function testModel(m: PlannedModel, options: TestModeOptions): Promise<Mod
   const base = {model: m.id, path: m.path, architecture: v.architecture ?? null}
   if (!v.ok) return {...base, steps, ok: false}
 
-  const backend = new EngineBackend({id: m.id, path: m.path, ctx: options.ctx, threads: options.threads, kernels: options.safeMode ? 'reference' : 'fast'})
+  const backend = new EngineBackend({id: m.id, path: m.path, ctx: options.ctx, threads: options.threads, kernels: options.safeMode ? 'reference' : 'fast', relaxedSimd: options.relaxedSimd})
   const t0 = performance.now()
   try {
     const info = await backend.load(options.onProgress)
-    steps.push({name: 'load', ok: true, detail: `${info.blocksResident} blocks, context ${info.nCtx}, ${info.kernels} kernels, ${((performance.now() - t0) / 1000).toFixed(2)} s`})
+    steps.push({name: 'load', ok: true, detail: `${info.blocksResident} blocks, context ${info.nCtx}, ${info.kernels}${info.relaxedSimd ? ' (relaxed SIMD)' : ''} kernels, ${((performance.now() - t0) / 1000).toFixed(2)} s`})
     const prompt = options.prompt ?? 'Hello'
     const tokens = backend.prepare({kind: 'completion', text: prompt})
     let text = ''

@@ -242,6 +242,18 @@ describe('llmfrag run --test-mode and --emergency-fallback (built CLI)', functio
     expect(report.models[0].generation.tokens).to.equal(8)
   })
 
+  it('--test-mode takes --relaxed-simd and --no-relaxed-simd (the load step names the kernels); with --safe-mode --relaxed-simd is a usage error', async () => {
+    for (const [flag, kernels] of [['--relaxed-simd', 'fast (relaxed SIMD) kernels'], ['--no-relaxed-simd', 'fast kernels']]) {
+      const r = await cli(['run', '--test-mode', '--model', MODEL, flag, '--json'])
+      expect(r.code, r.stderr).to.equal(0)
+      const report = JSON.parse(r.stdout) as {models: Array<{steps: Array<{name: string; detail: string}>}>}
+      expect(report.models[0].steps.find((st) => st.name === 'load')?.detail, flag).to.include(`, ${kernels}, `)
+    }
+    const both = await cli(['run', '--test-mode', '--model', MODEL, '--relaxed-simd', '--safe-mode'])
+    expect(both.code).to.equal(2)
+    expect(both.stderr).to.include('--relaxed-simd and --safe-mode exclude each other')
+  })
+
   it('--test-mode fails with exit 1 on a damaged model', async () => {
     const r = await cli(['run', '--test-mode', '--model', broken])
     expect(r.code).to.equal(1)
