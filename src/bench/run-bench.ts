@@ -10,7 +10,8 @@ import {cpus, totalmem} from 'node:os'
 import {LlmfragError} from '../errors.js'
 import {GGMLType} from '../gguf/ggml-types.js'
 import {Metadata} from '../gguf/metadata.js'
-import {loadTransformer} from '../model/load.js'
+import type {RelaxedSimdChoice} from '../kernels/wasm/relaxed.js'
+import {type KernelChoice, loadTransformer} from '../model/load.js'
 import {createFastMatmul} from '../model/matmul-fast.js'
 import {RunState} from '../model/state.js'
 import {Transformer} from '../model/transformer.js'
@@ -32,8 +33,9 @@ export interface BenchOptions {
   readonly threads: readonly number[]
   readonly iterations: number
   readonly batch: number // n_batch: prompt positions per forward call
-  /** `relaxed`: the fast kernels with Q4_K and Q6_K on relaxed SIMD (--relaxed-simd). */
-  readonly kernels: 'fast' | 'relaxed' | 'reference'
+  readonly kernels: KernelChoice
+  /** Relaxed SIMD for the fast kernels (model/load.ts; default `auto`). */
+  readonly relaxedSimd?: RelaxedSimdChoice
   readonly verify: boolean
   /** Kernel rates, op latencies, frames and sha256 (default true). */
   readonly micro?: boolean
@@ -94,8 +96,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const maxDepth = Math.max(...depths)
   const ctx = maxDepth + Math.max(o.nPrompt, o.nGen, 1)
   const t0 = performance.now()
-  const relaxedSimd = o.kernels === 'relaxed'
-  const {model, report} = await loadTransformer(source, {ctx, maxBatch: Math.min(o.batch, ctx), kernels: o.kernels === 'reference' ? 'reference' : 'fast', relaxedSimd, threads: threadCounts[0],
+  const {model, report} = await loadTransformer(source, {ctx, maxBatch: Math.min(o.batch, ctx), kernels: o.kernels, relaxedSimd: o.relaxedSimd, threads: threadCounts[0],
     verify: o.verify, onProgress: o.onLoadProgress})
   const loadSeconds = (performance.now() - t0) / 1000
   const load = {seconds: loadSeconds, gbps: report.bytes / loadSeconds / 1e9, verified: report.verified, hash_seconds: report.hashSeconds,
@@ -108,7 +109,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   try {
     for (const threads of threadCounts) {
       const m = threads === threadCounts[0] ? model
-        : new Transformer(model.config, model.weights, model.state, await createFastMatmul(model.weights, model.state, {threads, relaxedSimd}))
+        : new Transformer(model.config, model.weights, model.state, await createFastMatmul(model.weights, model.state, {threads, relaxedSimd: model.matmul.kernels === 'relaxed'}))
       try {
         const record = (test: 'pp' | 'tg', n: number, depth: number, samplesMs: number[]): void => {
           tests.push(testRecord(info, m, test, n, depth, samplesMs, readAt(threads)))

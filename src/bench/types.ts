@@ -5,6 +5,7 @@
  * n_gen, test_time, avg_ns, stddev_ns, avg_ts, stddev_ts, samples_ns, samples_ts) and ours beside
  * them. Sizes are bytes, rates GB/s (1e9 bytes) or tokens/s, times as named.
  */
+import type {KernelsInUse} from '../model/matmul.js'
 
 export interface BenchModelInfo {
   readonly path: string
@@ -57,7 +58,7 @@ export interface BenchTest {
   readonly samples_ts: number[]
   // ours
   readonly test: string // `pp512`, `tg128`, `tg128 @ d1024` (llama-bench's names)
-  readonly kernels: 'fast' | 'relaxed' | 'reference'
+  readonly kernels: KernelsInUse
   readonly ms_per_token: number
   /** Weight bytes read per second (tg: model size x t/s; pp: the same per position, though a batch reads them once). */
   readonly weights_gbps: number

@@ -2,7 +2,7 @@
 import {Flags} from '@oclif/core'
 
 import {LlmfragError} from '../errors.js'
-import {type RelaxedSimdChoice, resolveRelaxedSimd} from '../kernels/wasm/relaxed.js'
+import type {RelaxedSimdChoice} from '../kernels/wasm/relaxed.js'
 
 export const kernelFlags = {
   'relaxed-simd': Flags.boolean({
@@ -27,10 +27,4 @@ export function kernelChoice(f: KernelFlagValues): {kernels: 'fast' | 'reference
     })
   }
   return f['safe-mode'] ? {kernels: 'reference', relaxedSimd: false} : {kernels: 'fast', relaxedSimd: f['relaxed-simd'] ?? 'auto'}
-}
-
-/** bench's name for the kernels that run: `reference`, `relaxed` (fast, on relaxed SIMD) or `fast`. */
-export function benchKernels(f: KernelFlagValues): 'fast' | 'relaxed' | 'reference' {
-  const {kernels, relaxedSimd} = kernelChoice(f)
-  return kernels === 'reference' ? 'reference' : resolveRelaxedSimd(relaxedSimd) ? 'relaxed' : 'fast'
 }

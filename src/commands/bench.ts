@@ -8,7 +8,7 @@ import {renderBench} from '../bench/render.js'
 import {checkBenchResult} from '../bench/schema.js'
 import type {BenchResult} from '../bench/types.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {benchKernels, kernelFlags} from '../cli/kernel-flags.js'
+import {kernelChoice, kernelFlags} from '../cli/kernel-flags.js'
 import {progressBar} from '../cli/progress.js'
 import {ioError, LlmfragError} from '../errors.js'
 import {defaultThreads} from '../model/load.js'
@@ -59,7 +59,7 @@ export default class Bench extends BaseCommand {
     try {
       result = await runBench({
         model: resolved.path, synthetic: resolved.synthetic, nPrompt: flags['n-prompt'], nGen: flags['n-gen'], depths, threads, iterations: flags.iterations,
-        batch: flags['batch-size'], kernels: benchKernels(flags), verify: flags.verify, micro: flags.micro,
+        batch: flags['batch-size'], ...kernelChoice(flags), verify: flags.verify, micro: flags.micro,
         version: this.config.version, onStage: stage, onLoadProgress: loadBar.update,
       })
     } finally {
