@@ -16,7 +16,11 @@ import {rowsPair} from './rows_pair'
 // see rows_pair.ts; the same from L2 ran ~10). V8 rebuilds a v128 constant (3 instructions) at
 // each use inside a loop; masks made outside the loop from a value the optimizer cannot fold
 // stayed in registers but gained nothing. At 8192 columns Q8KY (i16) ran as fast as the Q8KB bytes
-// did, so Q4_K has no byte kernel.
+// did, so Q4_K has no byte kernel. With every v128 constant of the loop gone (q4kScales on lane
+// shuffles and masks from all-ones lanes; halves with one constant), the rows' integer sums in
+// one accumulator (fewer spills) and pointers stepped in rows_pair.ts: 10.3-10.4 -> 11.1 GB/s
+// (4096 x 14336 grouped: 10.0-10.2 -> 10.9-11.0); the loop went from ~475 to ~415 instructions
+// a pair of blocks, of them 64 dot_i16x8 (V8's code read with --print-wasm-code).
 // Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
 // decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a
 // position costs only its loads, dot_i16x8 and adds: 9.8 -> ~19.5 GB/s (weight bytes x positions
@@ -43,26 +47,47 @@ import {rowsPair} from './rows_pair'
   return i32x4.add(dot(v128.and(w, m00F0), x0), dot(i16x8.shr_u(w, 12), x1))
 }
 
-/** sA * s[l] + sB * s[l + 1] for l = 0 or 2 (a constant): a chunk's two sub-blocks scaled. */
-@inline function q4kScaled(sA: v128, sB: v128, s: v128, l: i32): v128 {
-  return l == 0
-    ? i32x4.add(i32x4.mul(sA, i32x4.shuffle(s, s, 0, 0, 0, 0)), i32x4.mul(sB, i32x4.shuffle(s, s, 1, 1, 1, 1)))
-    : i32x4.add(i32x4.mul(sA, i32x4.shuffle(s, s, 2, 2, 2, 2)), i32x4.mul(sB, i32x4.shuffle(s, s, 3, 3, 3, 3)))
-}
-
 /**
  * The 12 packed scale bytes of the Q4_K block at b as u8 lanes [sc0..7, mn0..7] (get_scale_min_k4
  * for all j at once): lanes 0-3 s[0..3] & 63; 4-7 (s[8..11] & 15) | (s[0..3] >> 6) << 4;
- * 8-11 s[4..7] & 63; 12-15 (s[8..11] >> 4) | (s[4..7] >> 6) << 4.
+ * 8-11 s[4..7] & 63; 12-15 (s[8..11] >> 4) | (s[4..7] >> 6) << 4. That is, the low four bits of
+ * the words s[0..3], s[8..11], s[4..7], s[8..11] >> 4, and bits 4-5 of s[0..3], s[0..3] >> 2,
+ * s[4..7], s[4..7] >> 2. m0F, m30: 0x0F and 0x30 in every byte. Only 32-bit lane shuffles and
+ * blends, which V8 emits without a constant (a byte shuffle costs a constant rebuilt at each use).
  */
-@inline export function q4kScales(b: usize): v128 {
-  const v = v128.load(b) // d, dmin, scales[12]
-  const t1 = i8x16.shuffle(v, v, 4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15)
-  const t2 = i8x16.shuffle(v, v, 0, 0, 0, 0, 4, 5, 6, 7, 0, 0, 0, 0, 8, 9, 10, 11)
-  const a = v128.and(t1, i8x16(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0))
-  const h = v128.and(i16x8.shr_u(t1, 4), i8x16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15))
-  const c = v128.and(i16x8.shr_u(t2, 2), i8x16(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30))
-  return v128.or(v128.or(a, h), c)
+@inline export function q4kScales(b: usize, m0F: v128 = i8x16.splat(0x0f), m30: v128 = i8x16.splat(0x30)): v128 {
+  const v = v128.load(b) // words: d and dmin, s[0..3], s[4..7], s[8..11]
+  const t = i32x4.shuffle(v, v, 1, 3, 2, 3)
+  const lo = v128.and(i32x4.shuffle(t, i16x8.shr_u(t, 4), 0, 1, 2, 7), m0F)
+  const u = i32x4.shuffle(v, v, 1, 1, 2, 2)
+  const hi = v128.and(i32x4.shuffle(u, i16x8.shr_u(u, 2), 0, 5, 2, 7), m30)
+  return v128.or(lo, hi)
+}
+
+/**
+ * One 32-byte chunk (sub-blocks A, B) of two rows' Q4_K blocks (nibbles at q for row r, q2 for row
+ * s) against the Q8KY activations at xc: [rA, rA, sA, sA] * c[0, 0, 2, 2] + [rB, rB, sB, sB] *
+ * c[1, 1, 3, 3], where c = [r's scale of A, of B, s's scale of A, of B] and each pair of lanes holds
+ * halves of a row's sub-block sum (lanes folded by the rows' shuffles before the multiply, so one
+ * i32 multiply serves both rows).
+ */
+@inline function q4kChunkPair(q: usize, q2: usize, xc: usize, c: v128, m000F: v128, m0F00: v128, m00F0: v128, o: usize): v128 {
+  let w = v128.load(q), v = v128.load(q2)
+  let x0 = v128.load(xc), x1 = v128.load(xc, 16)
+  let rA = q4kDotsA(w, x0, x1, m000F, m0F00), sA = q4kDotsA(v, x0, x1, m000F, m0F00)
+  pin(o, rA); pin(o, sA)
+  x0 = v128.load(xc, 64); x1 = v128.load(xc, 80)
+  let rB = q4kDotsB(w, x0, x1, m00F0), sB = q4kDotsB(v, x0, x1, m00F0)
+  pin(o, rB); pin(o, sB)
+  w = v128.load(q, 16); v = v128.load(q2, 16)
+  x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
+  rA = i32x4.add(rA, q4kDotsA(w, x0, x1, m000F, m0F00)); sA = i32x4.add(sA, q4kDotsA(v, x0, x1, m000F, m0F00))
+  const a = i32x4.add(i32x4.shuffle(rA, sA, 0, 1, 4, 5), i32x4.shuffle(rA, sA, 2, 3, 6, 7))
+  pin(o, a)
+  x0 = v128.load(xc, 96); x1 = v128.load(xc, 112)
+  rB = i32x4.add(rB, q4kDotsB(w, x0, x1, m00F0)); sB = i32x4.add(sB, q4kDotsB(v, x0, x1, m00F0))
+  const bb = i32x4.add(i32x4.shuffle(rB, sB, 0, 1, 4, 5), i32x4.shuffle(rB, sB, 2, 3, 6, 7))
+  return i32x4.add(i32x4.mul(a, i32x4.shuffle(c, c, 0, 0, 2, 2)), i32x4.mul(bb, i32x4.shuffle(c, c, 1, 1, 3, 3)))
 }
 
 /**
@@ -70,98 +95,36 @@ import {rowsPair} from './rows_pair'
  * x: S (f32 lanes 0, 1: the rows' sums so far) plus each block as vecDotQ4KQ8K folds it,
  * sumf + (d * dy) * isum - (dmin * dy) * imin, both rows' float steps in one vector (the same
  * operations lane by lane). o: an output slot the caller writes after (the pins' target).
- * The four chunks are written out: as a loop over chunks the same code ran at 8.8 GB/s against
- * 10.4 (Zen 4, 14336 x 4096). The nibble masks come from all-ones lanes (a compare of a value
- * with itself, 4 instructions), where V8 rebuilds each v128 constant in the loop with 3.
+ * The four chunks are written out (q4kChunkPair inlined with constant offsets: as a loop over
+ * chunks the same code ran at 8.8 GB/s against 10.4, Zen 4, 14336 x 4096). Every mask comes from
+ * all-ones lanes (a compare of a value with itself), where V8 rebuilds each v128 constant in the
+ * loop with 3 instructions. Both rows share one integer accumulator [r, r, s, s] and their
+ * scales go in per chunk as [r's A, r's B, s's A, s's B] (one register per two chunks); the mins'
+ * dot is taken first and pinned, so what stays live across the chunks fits the 16 registers better.
  */
 @inline export function q4kBlockPairY(b: usize, b2: usize, x: usize, S: v128, o: usize): v128 {
   const head = v128.load(b)
   const m000F = i16x8.shr_u(i16x8.eq(head, head), 12)
   const m0F00 = i16x8.shl(m000F, 8), m00F0 = i16x8.shl(m000F, 4)
-  const smR = q4kScales(b), smS = q4kScales(b2)
-  const scR = i16x8.extend_low_i8x16_u(smR), scS = i16x8.extend_low_i8x16_u(smS)
-  const r03 = i32x4.extend_low_i16x8_u(scR), r47 = i32x4.extend_high_i16x8_u(scR)
-  const s03 = i32x4.extend_low_i16x8_u(scS), s47 = i32x4.extend_high_i16x8_u(scS)
-  let accR = i32x4.splat(0), accS = i32x4.splat(0)
-  { // chunk 0: sub-blocks 0 (A) and 1 (B)
-    const q = b + 16, q2 = b2 + 16, xc = x + 16
-    let w = v128.load(q), v = v128.load(q2)
-    let x0 = v128.load(xc), x1 = v128.load(xc, 16)
-    let rA = q4kDotsA(w, x0, x1, m000F, m0F00), sA = q4kDotsA(v, x0, x1, m000F, m0F00)
-    pin(o, rA); pin(o, sA)
-    x0 = v128.load(xc, 64); x1 = v128.load(xc, 80)
-    let rB = q4kDotsB(w, x0, x1, m00F0), sB = q4kDotsB(v, x0, x1, m00F0)
-    pin(o, rB); pin(o, sB)
-    w = v128.load(q, 16); v = v128.load(q2, 16)
-    x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
-    rA = i32x4.add(rA, q4kDotsA(w, x0, x1, m000F, m0F00)); sA = i32x4.add(sA, q4kDotsA(v, x0, x1, m000F, m0F00))
-    pin(o, rA); pin(o, sA)
-    x0 = v128.load(xc, 96); x1 = v128.load(xc, 112)
-    rB = i32x4.add(rB, q4kDotsB(w, x0, x1, m00F0)); sB = i32x4.add(sB, q4kDotsB(v, x0, x1, m00F0))
-    accR = i32x4.add(accR, q4kScaled(rA, rB, r03, 0))
-    accS = i32x4.add(accS, q4kScaled(sA, sB, s03, 0))
-    pin(o, accR); pin(o, accS)
-  }
-  { // chunk 1: sub-blocks 2 (A) and 3 (B)
-    const q = b + 48, q2 = b2 + 48, xc = x + 144
-    let w = v128.load(q), v = v128.load(q2)
-    let x0 = v128.load(xc), x1 = v128.load(xc, 16)
-    let rA = q4kDotsA(w, x0, x1, m000F, m0F00), sA = q4kDotsA(v, x0, x1, m000F, m0F00)
-    pin(o, rA); pin(o, sA)
-    x0 = v128.load(xc, 64); x1 = v128.load(xc, 80)
-    let rB = q4kDotsB(w, x0, x1, m00F0), sB = q4kDotsB(v, x0, x1, m00F0)
-    pin(o, rB); pin(o, sB)
-    w = v128.load(q, 16); v = v128.load(q2, 16)
-    x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
-    rA = i32x4.add(rA, q4kDotsA(w, x0, x1, m000F, m0F00)); sA = i32x4.add(sA, q4kDotsA(v, x0, x1, m000F, m0F00))
-    pin(o, rA); pin(o, sA)
-    x0 = v128.load(xc, 96); x1 = v128.load(xc, 112)
-    rB = i32x4.add(rB, q4kDotsB(w, x0, x1, m00F0)); sB = i32x4.add(sB, q4kDotsB(v, x0, x1, m00F0))
-    accR = i32x4.add(accR, q4kScaled(rA, rB, r03, 2))
-    accS = i32x4.add(accS, q4kScaled(sA, sB, s03, 2))
-    pin(o, accR); pin(o, accS)
-  }
-  { // chunk 2: sub-blocks 4 (A) and 5 (B)
-    const q = b + 80, q2 = b2 + 80, xc = x + 272
-    let w = v128.load(q), v = v128.load(q2)
-    let x0 = v128.load(xc), x1 = v128.load(xc, 16)
-    let rA = q4kDotsA(w, x0, x1, m000F, m0F00), sA = q4kDotsA(v, x0, x1, m000F, m0F00)
-    pin(o, rA); pin(o, sA)
-    x0 = v128.load(xc, 64); x1 = v128.load(xc, 80)
-    let rB = q4kDotsB(w, x0, x1, m00F0), sB = q4kDotsB(v, x0, x1, m00F0)
-    pin(o, rB); pin(o, sB)
-    w = v128.load(q, 16); v = v128.load(q2, 16)
-    x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
-    rA = i32x4.add(rA, q4kDotsA(w, x0, x1, m000F, m0F00)); sA = i32x4.add(sA, q4kDotsA(v, x0, x1, m000F, m0F00))
-    pin(o, rA); pin(o, sA)
-    x0 = v128.load(xc, 96); x1 = v128.load(xc, 112)
-    rB = i32x4.add(rB, q4kDotsB(w, x0, x1, m00F0)); sB = i32x4.add(sB, q4kDotsB(v, x0, x1, m00F0))
-    accR = i32x4.add(accR, q4kScaled(rA, rB, r47, 0))
-    accS = i32x4.add(accS, q4kScaled(sA, sB, s47, 0))
-    pin(o, accR); pin(o, accS)
-  }
-  { // chunk 3: sub-blocks 6 (A) and 7 (B)
-    const q = b + 112, q2 = b2 + 112, xc = x + 400
-    let w = v128.load(q), v = v128.load(q2)
-    let x0 = v128.load(xc), x1 = v128.load(xc, 16)
-    let rA = q4kDotsA(w, x0, x1, m000F, m0F00), sA = q4kDotsA(v, x0, x1, m000F, m0F00)
-    pin(o, rA); pin(o, sA)
-    x0 = v128.load(xc, 64); x1 = v128.load(xc, 80)
-    let rB = q4kDotsB(w, x0, x1, m00F0), sB = q4kDotsB(v, x0, x1, m00F0)
-    pin(o, rB); pin(o, sB)
-    w = v128.load(q, 16); v = v128.load(q2, 16)
-    x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
-    rA = i32x4.add(rA, q4kDotsA(w, x0, x1, m000F, m0F00)); sA = i32x4.add(sA, q4kDotsA(v, x0, x1, m000F, m0F00))
-    pin(o, rA); pin(o, sA)
-    x0 = v128.load(xc, 96); x1 = v128.load(xc, 112)
-    rB = i32x4.add(rB, q4kDotsB(w, x0, x1, m00F0)); sB = i32x4.add(sB, q4kDotsB(v, x0, x1, m00F0))
-    accR = i32x4.add(accR, q4kScaled(rA, rB, r47, 2))
-    accS = i32x4.add(accS, q4kScaled(sA, sB, s47, 2))
-    pin(o, accR); pin(o, accS)
-  }
+  const m0030 = i16x8.shl(i16x8.shr_u(m0F00, 10), 4)
+  const smR = q4kScales(b, v128.or(m000F, m0F00), v128.or(m0030, i16x8.shl(m0030, 8)))
+  const smS = q4kScales(b2, v128.or(m000F, m0F00), v128.or(m0030, i16x8.shl(m0030, 8)))
   const bsum = v128.load(x, 528)
-  const ints = hsum4(i32x4.shr_s(accR, 8), dot(i16x8.extend_high_i8x16_u(smR), bsum), // exact: all carry 256
-    i32x4.shr_s(accS, 8), dot(i16x8.extend_high_i8x16_u(smS), bsum)) // isumR, iminR, isumS, iminS
+  const mR = dot(i16x8.extend_high_i8x16_u(smR), bsum), mS = dot(i16x8.extend_high_i8x16_u(smS), bsum)
+  const mins = i32x4.add(i32x4.shuffle(mR, mS, 0, 1, 4, 5), i32x4.shuffle(mR, mS, 2, 3, 6, 7)) // imin r, r, s, s (halves)
+  const scR = i16x8.extend_low_i8x16_u(smR), scS = i16x8.extend_low_i8x16_u(smS)
+  const t03 = i32x4.shuffle(scR, scS, 0, 4, 1, 5) // i16 scales 0, 1 of r, of s, then 2, 3 of r, of s
+  const t47 = i32x4.shuffle(scR, scS, 2, 6, 3, 7) // the same for 4-7
+  pin(o, mins); pin(o, t47)
+  let acc = q4kChunkPair(b + 16, b2 + 16, x + 16, i32x4.extend_low_i16x8_u(t03), m000F, m0F00, m00F0, o)
+  pin(o, acc)
+  acc = i32x4.add(acc, q4kChunkPair(b + 48, b2 + 48, x + 144, i32x4.extend_high_i16x8_u(t03), m000F, m0F00, m00F0, o))
+  pin(o, acc)
+  acc = i32x4.add(acc, q4kChunkPair(b + 80, b2 + 80, x + 272, i32x4.extend_low_i16x8_u(t47), m000F, m0F00, m00F0, o))
+  pin(o, acc)
+  acc = i32x4.add(acc, q4kChunkPair(b + 112, b2 + 112, x + 400, i32x4.extend_high_i16x8_u(t47), m000F, m0F00, m00F0, o))
+  const sums = i32x4.shr_s(acc, 8) // exact: all carry 256
+  const ints = i32x4.add(i32x4.shuffle(sums, mins, 0, 4, 2, 6), i32x4.shuffle(sums, mins, 1, 5, 3, 7)) // isumR, iminR, isumS, iminS
   const dd = halves(v128.load32_lane(b2, v128.load32_zero(b), 1), false) // dR, dminR, dS, dminS
   const p = f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(ints))
   return f32x4.sub(f32x4.add(S, i32x4.shuffle(p, p, 0, 2, 0, 2)), i32x4.shuffle(p, p, 1, 3, 1, 3))
