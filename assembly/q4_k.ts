@@ -18,8 +18,8 @@ import {rowsPair} from './rows_pair'
 // stayed in registers but gained nothing. At 8192 columns Q8KY (i16) ran as fast as the Q8KB bytes
 // did, so Q4_K has no byte kernel. With every v128 constant of the loop gone (q4kScales on lane
 // shuffles and masks from all-ones lanes; halves with one constant), the rows' integer sums in
-// one accumulator (fewer spills) and pointers stepped in rows_pair.ts: 10.3-10.4 -> 11.1 GB/s
-// (4096 x 14336 grouped: 10.0-10.2 -> 10.9-11.0); the loop went from ~475 to ~415 instructions
+// one accumulator (fewer spills) and pointers stepped in rows_pair.ts: 10.3-10.4 -> 10.9-11.0
+// GB/s (4096 x 14336 grouped: 10.0-10.2 -> 10.8-10.9); the loop went from ~475 to ~415 instructions
 // a pair of blocks, of them 64 dot_i16x8 (V8's code read with --print-wasm-code).
 // Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
 // decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a
@@ -32,9 +32,8 @@ import {rowsPair} from './rows_pair'
  * step serve both rows. The nibbles stay where they sit in their 16-bit lanes (w & 0x000F: A
  * evens, w & 0x0F00: 256 x A odds, w & 0x00F0: 16 x B evens, w >> 12: B odds, for sub-blocks A
  * and B of a 32-byte chunk) and the activations carry the rest of a common factor 256
- * (quantize_q8ky), so a sub-block's dots add up in one accumulator with no shifts. Bound: a lane
- * holds at most 8 products of a sub-block, each |15 * 256 * 127|, times a scale <= 63, over 8
- * sub-blocks: 1.97e9 < 2^31.
+ * (quantize_q8ky), so a sub-block's dots add up in one accumulator with no shifts, and each
+ * chunk's scaled sum is divided by 256 once (bound: q4kChunkPair).
  */
 
 /** The dots of a sub-block A's 16-bit lanes of w (evens, odds x 256) with their activations. */
@@ -69,7 +68,10 @@ import {rowsPair} from './rows_pair'
  * s) against the Q8KY activations at xc: [rA, rA, sA, sA] * c[0, 0, 2, 2] + [rB, rB, sB, sB] *
  * c[1, 1, 3, 3], where c = [r's scale of A, of B, s's scale of A, of B] and each pair of lanes holds
  * halves of a row's sub-block sum (lanes folded by the rows' shuffles before the multiply, so one
- * i32 multiply serves both rows).
+ * i32 multiply serves both rows), divided by the factor 256 all of them carry. Bound: a folded lane
+ * holds 16 products, each |15 * 256 * 127|, times a scale <= 63, for two sub-blocks: 9.8e8 < 2^31
+ * (and over a block's four chunks, after the division, 1.5e7). Without the division per chunk the
+ * block's sum overflowed (the kernel test of blocks at their largest values caught it).
  */
 @inline function q4kChunkPair(q: usize, q2: usize, xc: usize, c: v128, m000F: v128, m0F00: v128, m00F0: v128, o: usize): v128 {
   let w = v128.load(q), v = v128.load(q2)
@@ -87,7 +89,8 @@ import {rowsPair} from './rows_pair'
   x0 = v128.load(xc, 96); x1 = v128.load(xc, 112)
   rB = i32x4.add(rB, q4kDotsB(w, x0, x1, m00F0)); sB = i32x4.add(sB, q4kDotsB(v, x0, x1, m00F0))
   const bb = i32x4.add(i32x4.shuffle(rB, sB, 0, 1, 4, 5), i32x4.shuffle(rB, sB, 2, 3, 6, 7))
-  return i32x4.add(i32x4.mul(a, i32x4.shuffle(c, c, 0, 0, 2, 2)), i32x4.mul(bb, i32x4.shuffle(c, c, 1, 1, 3, 3)))
+  const sum = i32x4.add(i32x4.mul(a, i32x4.shuffle(c, c, 0, 0, 2, 2)), i32x4.mul(bb, i32x4.shuffle(c, c, 1, 1, 3, 3)))
+  return i32x4.shr_s(sum, 8) // exact: every product carries 256
 }
 
 /**
@@ -123,8 +126,7 @@ import {rowsPair} from './rows_pair'
   acc = i32x4.add(acc, q4kChunkPair(b + 80, b2 + 80, x + 272, i32x4.extend_low_i16x8_u(t47), m000F, m0F00, m00F0, o))
   pin(o, acc)
   acc = i32x4.add(acc, q4kChunkPair(b + 112, b2 + 112, x + 400, i32x4.extend_high_i16x8_u(t47), m000F, m0F00, m00F0, o))
-  const sums = i32x4.shr_s(acc, 8) // exact: all carry 256
-  const ints = i32x4.add(i32x4.shuffle(sums, mins, 0, 4, 2, 6), i32x4.shuffle(sums, mins, 1, 5, 3, 7)) // isumR, iminR, isumS, iminS
+  const ints = i32x4.add(i32x4.shuffle(acc, mins, 0, 4, 2, 6), i32x4.shuffle(acc, mins, 1, 5, 3, 7)) // isumR, iminR, isumS, iminS
   const dd = halves(v128.load32_lane(b2, v128.load32_zero(b), 1), false) // dR, dminR, dS, dminS
   const p = f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(ints))
   return f32x4.sub(f32x4.add(S, i32x4.shuffle(p, p, 0, 2, 0, 2)), i32x4.shuffle(p, p, 1, 3, 1, 3))

@@ -428,6 +428,58 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     }
   }
 
+  // The one-position kernels keep sums in narrow lanes: Q6_K narrows each group's sum (4 products a
+  // lane, at most 4 x 63 x 127 = 32004) to i16; Q4_K carries a factor 256 in its lanes. Blocks at
+  // their integer extremes against activations that are all -127 (or alternate) must still give
+  // the reference's sums, whichever kernel runs.
+  for (const [name, type, blockBytes] of [['Q4_K', GGMLType.Q4_K, Q4_K_BLOCK_BYTES], ['Q6_K', GGMLType.Q6_K, Q6_K_BLOCK_BYTES]] as const) {
+    it(`${name} blocks at their largest weights and scales against activations of magnitude 127 give the reference sums (every kernel)`, () => {
+      const blocks = 3, n = 256 * blocks, rowBytes = blocks * blockBytes, rows = 5
+      const w = randomQuantRows(blockBytes, type === GGMLType.Q4_K ? [0, 2] : [208], blocks * rows, 91)
+      for (let r = 0; r < 4; r++) { // rows 0-3 extreme (Q6_K: scales 127 in rows 0, 2, -128 in rows 1, 3); row 4 random
+        for (let b = 0; b < blocks; b++) {
+          const at = r * rowBytes + b * blockBytes
+          if (type === GGMLType.Q4_K) {
+            w.fill(0xff, at + 4, at + 144) // scales and mins 63, every nibble 15
+            putU16(w, at, 0x3c00)
+            putU16(w, at + 2, r < 2 ? 0x3c00 : 0)
+          } else {
+            w.fill(0xff, at, at + 192) // every value 63
+            w.fill(r % 2 === 0 ? 0x7f : 0x80, at + 192, at + 208)
+            putU16(w, at + 208, 0x3c00)
+          }
+        }
+      }
+      const wp = alloc(w.length, 3)
+      heap.set(w, wp)
+      const nPos = 3
+      const x = new Float32Array(n * nPos)
+      for (let i = 0; i < n; i++) {
+        x[i] = 1 // all -127 once quantized
+        x[n + i] = i % 2 === 0 ? 1 : -1
+        x[2 * n + i] = (i >> 4) % 2 === 0 ? -1 : 1
+      }
+      const xp = putFloats(x)
+      const q8 = new Uint8Array(blocks * Q8_K_BLOCK_BYTES)
+      const vecDot = type === GGMLType.Q4_K ? vecDotQ4KQ8K : vecDotQ6KQ8K
+      const want = Array.from({length: nPos}, (_, p) => {
+        quantizeRowQ8K(x, p * n, n, q8, 0)
+        return Array.from({length: rows}, (_, r) => vecDot(w, r * rowBytes, n, q8, 0))
+      })
+      expect(Math.abs(want[0][0])).to.be.greaterThan(1e5)
+      const kernels = [1, nPos].flatMap((np) => [0, BYTE_ACTIVATION_MIN_COLS].map((minCols) => [np, wasmKernelFor(type, {cols: n, nPos: np}, minCols)] as const))
+      const formats = [...new Set(kernels.map(([, kernel]) => kernel?.format))].sort()
+      expect(formats).to.deep.equal(type === GGMLType.Q4_K ? ['q8kx', 'q8ky'] : ['q8kb', 'q8kx']) // one position and batched; Q6_K's one position on bytes and on i16
+      for (const [np, kernel] of kernels) {
+        if (!kernel) throw new Error(`no ${name} kernel`)
+        const out = alloc(4 * rows * np)
+        kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, np, alloc(kernel.activationBytes(n) * np, 16)), np, out)
+        const got = floatsAt(out, rows * np)
+        for (let p = 0; p < np; p++) expect([...got.subarray(p * rows, (p + 1) * rows)], `${kernel.format}, position ${p}`).to.deep.equal(want[p])
+      }
+    })
+  }
+
   it('Q4_K d and dmin that are special halves (inf, NaN, -0, largest, subnormal) give the reference sums, one position and batched', () => {
     const specials = [0x7c00, 0xfc00, 0x8000, 0x7bff, 0x0001, 0x03ff, 0x7e00, 0x3c00]
     const blocks = 2, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, rows = specials.length * 2
