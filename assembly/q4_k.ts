@@ -20,7 +20,14 @@ import {rowsPair} from './rows_pair'
 // shuffles and masks from all-ones lanes; halves with one constant), the rows' integer sums in
 // one accumulator (fewer spills) and pointers stepped in rows_pair.ts: 10.3-10.4 -> 10.9-11.0
 // GB/s (4096 x 14336 grouped: 10.0-10.2 -> 10.8-10.9); the loop went from ~475 to ~415 instructions
-// a pair of blocks, of them 64 dot_i16x8 (V8's code read with --print-wasm-code).
+// a pair of blocks, of them 64 dot_i16x8 (V8's code read with --print-wasm-code). What is left
+// is the dots and the shuffles that fold the rows' lanes before the scale multiply (Zen 4 runs
+// shuffles beside the dots): without the scale step, results wrong, it ran +18%; without its
+// shuffles +9%; without the scale decoding and the fp16 conversion +0%. Tried and dropped: scales
+// as i16 through a dot (-1.5%), lanes [r, s, r, s] with the scales cut out by shifts (-1%), the
+// block loop unrolled by two (0%), fewer pins (-1.5 to -3.5%), four rows sharing each activation
+// load (-4.5%), rows interleaved in memory by 8 bytes as llama.cpp repacks Q4_K, activations
+// duplicated to match (-15%: twice the activation loads; V8 folds no load into vpmaddwd).
 // Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
 // decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a
 // position costs only its loads, dot_i16x8 and adds: 9.8 -> ~19.5 GB/s (weight bytes x positions
