@@ -132,11 +132,24 @@ export const Q8KB_BSUM16: usize = 288
     i32x4.add(dot(w2, act(x, 64, B)), dot(w3, act(x, 80, B)))))
 }
 
+/**
+ * [a0 + a2, a1 + a3, b0 + b2, b1 + b3] (i32): two vectors' lanes folded into halves of one, as the
+ * two-row kernels keep rows r and s in lanes [r, r, s, s].
+ */
+@inline export function foldPair(a: v128, b: v128): v128 {
+  return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7))
+}
+
+/** A 16-bit lane mask m repeated in both bytes of each lane (0x000F -> 0x0F0F): byte masks made without a v128 constant. */
+@inline export function everyByte(m: v128): v128 {
+  return v128.or(m, i16x8.shl(m, 8))
+}
+
 /** [sum of a0's lanes, a1's, a2's, a3's]: four horizontal sums in one vector. */
 @inline export function hsum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
   const t0 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7))
   const t1 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7))
-  return i32x4.add(i32x4.shuffle(t0, t1, 0, 1, 4, 5), i32x4.shuffle(t0, t1, 2, 3, 6, 7))
+  return foldPair(t0, t1)
 }
 
 /**

@@ -3,7 +3,7 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
+import {dot, dot4, everyByte, foldPair, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
 import {rowsPair} from './rows_pair'
 
 // Speed notes (V8 TurboFan on x64, scripts/bench-kernels.mjs, one thread, CPU time).
@@ -91,11 +91,11 @@ import {rowsPair} from './rows_pair'
   w = v128.load(q, 16); v = v128.load(q2, 16)
   x0 = v128.load(xc, 32); x1 = v128.load(xc, 48)
   rA = i32x4.add(rA, q4kDotsA(w, x0, x1, m000F, m0F00)); sA = i32x4.add(sA, q4kDotsA(v, x0, x1, m000F, m0F00))
-  const a = i32x4.add(i32x4.shuffle(rA, sA, 0, 1, 4, 5), i32x4.shuffle(rA, sA, 2, 3, 6, 7))
+  const a = foldPair(rA, sA)
   pin(o, a)
   x0 = v128.load(xc, 96); x1 = v128.load(xc, 112)
   rB = i32x4.add(rB, q4kDotsB(w, x0, x1, m00F0)); sB = i32x4.add(sB, q4kDotsB(v, x0, x1, m00F0))
-  const bb = i32x4.add(i32x4.shuffle(rB, sB, 0, 1, 4, 5), i32x4.shuffle(rB, sB, 2, 3, 6, 7))
+  const bb = foldPair(rB, sB)
   const sum = i32x4.add(i32x4.mul(a, i32x4.shuffle(c, c, 0, 0, 2, 2)), i32x4.mul(bb, i32x4.shuffle(c, c, 1, 1, 3, 3)))
   return i32x4.shr_s(sum, 8) // exact: every product carries 256
 }
@@ -116,12 +116,11 @@ import {rowsPair} from './rows_pair'
   const head = v128.load(b)
   const m000F = i16x8.shr_u(i16x8.eq(head, head), 12)
   const m0F00 = i16x8.shl(m000F, 8), m00F0 = i16x8.shl(m000F, 4)
-  const m0030 = i16x8.shl(i16x8.shr_u(m0F00, 10), 4)
-  const smR = q4kScales(b, v128.or(m000F, m0F00), v128.or(m0030, i16x8.shl(m0030, 8)))
-  const smS = q4kScales(b2, v128.or(m000F, m0F00), v128.or(m0030, i16x8.shl(m0030, 8)))
+  const m0F = everyByte(m000F), m30 = everyByte(i16x8.shl(i16x8.shr_u(m0F00, 10), 4))
+  const smR = q4kScales(b, m0F, m30), smS = q4kScales(b2, m0F, m30)
   const bsum = v128.load(x, 528)
   const mR = dot(i16x8.extend_high_i8x16_u(smR), bsum), mS = dot(i16x8.extend_high_i8x16_u(smS), bsum)
-  const mins = i32x4.add(i32x4.shuffle(mR, mS, 0, 1, 4, 5), i32x4.shuffle(mR, mS, 2, 3, 6, 7)) // imin r, r, s, s (halves)
+  const mins = foldPair(mR, mS) // imin r, r, s, s (halves)
   const scR = i16x8.extend_low_i8x16_u(smR), scS = i16x8.extend_low_i8x16_u(smS)
   const t03 = i32x4.shuffle(scR, scS, 0, 4, 1, 5) // i16 scales 0, 1 of r, of s, then 2, 3 of r, of s
   const t47 = i32x4.shuffle(scR, scS, 2, 6, 3, 7) // the same for 4-7

@@ -3,7 +3,7 @@
  * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
  * float path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
+import {act, dot, dot4, everyByte, foldPair, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
 import {rowsPair} from './rows_pair'
 
 // Speed notes (as in q4_k.ts). Several positions run in passes of up to 8 (q6kPass): each weight
@@ -88,7 +88,7 @@ import {rowsPair} from './rows_pair'
   x0 = act(xq, 192, B); x1 = act(xq, 208, B) // offset 96: high nibbles, high bits 6-7
   cR = i32x4.add(cR, q6kScaled(g2R, q6kGroup(q6kHigh(rb, rh, 2, m0F, m30), x0, x1, mFF), scR23))
   cS = i32x4.add(cS, q6kScaled(g2S, q6kGroup(q6kHigh(sb, sh, 2, m0F, m30), x0, x1, mFF), scS23))
-  return i32x4.add(i32x4.shuffle(cR, cS, 0, 1, 4, 5), i32x4.shuffle(cR, cS, 2, 3, 6, 7))
+  return foldPair(cR, cS)
 }
 
 /** i16 [s0 x 4, s2 x 4] (odd false) or [s1 x 4, s3 x 4] (odd) from u = i16 [s0, s0, s1, s1, s2, s2, s3, s3]. */
@@ -120,10 +120,8 @@ import {rowsPair} from './rows_pair'
 @inline export function q6kBlockPair(b: usize, b2: usize, x: usize, S: v128, o: usize, B: bool): v128 {
   const rawR = v128.load(b, 192), rawS = v128.load(b2, 192)
   const ones = i16x8.eq(rawR, rawR)
-  const mFF = i16x8.shr_u(ones, 8), m0F0F = i16x8.shr_u(ones, 12)
-  const m0F = v128.or(m0F0F, i16x8.shl(m0F0F, 8))
-  const m0030 = i16x8.shl(i16x8.shr_u(ones, 14), 4)
-  const m30 = v128.or(m0030, i16x8.shl(m0030, 8))
+  const mFF = i16x8.shr_u(ones, 8)
+  const m0F = everyByte(i16x8.shr_u(ones, 12)), m30 = everyByte(i16x8.shl(i16x8.shr_u(ones, 14), 4))
   const loR = i16x8.extend_low_i8x16_s(rawR), hiR = i16x8.extend_high_i8x16_s(rawR)
   const loS = i16x8.extend_low_i8x16_s(rawS), hiS = i16x8.extend_high_i8x16_s(rawS)
   let acc = q6kQuadPairScaled(b, b2, x, 0, loR, loS, m0F, m30, mFF, o, B)
@@ -137,7 +135,7 @@ import {rowsPair} from './rows_pair'
   const bs0 = v128.load(bs), bs1 = v128.load(bs, 16)
   const cR = i32x4.add(dot(loR, bs0), dot(hiR, bs1))
   const cS = i32x4.add(dot(loS, bs0), dot(hiS, bs1))
-  acc = i32x4.sub(acc, i32x4.shl(i32x4.add(i32x4.shuffle(cR, cS, 0, 1, 4, 5), i32x4.shuffle(cR, cS, 2, 3, 6, 7)), 5))
+  acc = i32x4.sub(acc, i32x4.shl(foldPair(cR, cS), 5))
   const isum = i32x4.add(i32x4.shuffle(acc, acc, 0, 2, 0, 2), i32x4.shuffle(acc, acc, 1, 3, 1, 3)) // R, S, R, S
   const dd = halves(v128.load16_lane(b2 + 208, v128.load16_lane(b + 208, i32x4.splat(0), 0), 1), false) // dR, dS
   return f32x4.add(S, f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(isum)))

@@ -6,7 +6,7 @@
  * are exact for these operands (weights 0..63, activations -127..127: a pair sums to at most
  * 2 * 63 * 127, far from the i16 saturation that makes the instruction "relaxed").
  */
-import {dot, half, halves, hsum4, loadPass, pin, Q8KB_BSUM16, Q8KB_BSUM32, Q8KB_BYTES, storePass} from './common'
+import {dot, foldPair, half, halves, hsum4, loadPass, pin, Q8KB_BSUM16, Q8KB_BSUM32, Q8KB_BYTES, storePass} from './common'
 import {q4kScales} from './q4_k'
 import {q6kHigh, q6kLow} from './q6_k'
 
@@ -237,7 +237,7 @@ import {q6kHigh, q6kLow} from './q6_k'
   xv = v128.load(xq, 96) // offset 96: high nibbles, high bits 6-7
   cR = i32x4.add(cR, q6kGroupR(xv, q6kHigh(rb, rh, 2, m0F, m30), twR, 3))
   cS = i32x4.add(cS, q6kGroupR(xv, q6kHigh(sb, sh, 2, m0F, m30), twS, 3))
-  return i32x4.add(i32x4.shuffle(cR, cS, 0, 1, 4, 5), i32x4.shuffle(cR, cS, 2, 3, 6, 7))
+  return foldPair(cR, cS)
 }
 
 /**
@@ -258,7 +258,7 @@ import {q6kHigh, q6kLow} from './q6_k'
   const bs0 = v128.load(x, Q8KB_BSUM16), bs1 = v128.load(x, Q8KB_BSUM16 + 16)
   const cR = i32x4.add(dot(i16x8.extend_low_i8x16_s(rawR), bs0), dot(i16x8.extend_high_i8x16_s(rawR), bs1))
   const cS = i32x4.add(dot(i16x8.extend_low_i8x16_s(rawS), bs0), dot(i16x8.extend_high_i8x16_s(rawS), bs1))
-  acc = i32x4.sub(acc, i32x4.shl(i32x4.add(i32x4.shuffle(cR, cS, 0, 1, 4, 5), i32x4.shuffle(cR, cS, 2, 3, 6, 7)), 5))
+  acc = i32x4.sub(acc, i32x4.shl(foldPair(cR, cS), 5))
   const isum = i32x4.add(i32x4.shuffle(acc, acc, 0, 2, 0, 2), i32x4.shuffle(acc, acc, 1, 3, 1, 3)) // R, S, R, S
   const dd = halves(v128.load16_lane(b2 + 208, v128.load16_lane(b + 208, i32x4.splat(0), 0), 1), false) // dR, dS
   return f32x4.add(S, f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(isum)))

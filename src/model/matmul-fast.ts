@@ -173,7 +173,6 @@ function sharedBuffer(a: Float32Array): SharedArrayBuffer {
 const ATTENTION_POOL_MIN = 1 << 17
 
 class FastMatmul implements Matmul {
-  readonly kind = 'fast'
   private readonly refRow: Float32Array // (maxCols) for weight types without a fast kernel
 
   constructor(

@@ -27,7 +27,6 @@ export const KERNEL_LABELS: Readonly<Record<KernelsInUse, string>> = {
 }
 
 export interface Matmul {
-  readonly kind: 'fast' | 'reference'
   /** The kernels behind this Matmul. */
   readonly kernels: KernelsInUse
   /** Compute threads, the calling thread included. */
@@ -88,7 +87,6 @@ export function referenceMatmul(state: RunState): Matmul {
   const c = state.config
   const scratch = new Float32Array(Math.max(c.dim, c.ffnHidden, c.attnOutDim)) // one dequantized weight row
   return {
-    kind: 'reference',
     kernels: 'reference',
     threads: 1,
     run(ws, x, outs, nRows) {

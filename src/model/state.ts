@@ -149,9 +149,8 @@ export class RunState {
    * the order of saved chat sessions and prompt-cache entries, independent of this layout.
    */
   cacheSlots(which: 'keys' | 'values', layer: number, n: number): Float32Array {
-    const {kvHeads, headDim, headDimV} = this.config
-    const width = which === 'keys' ? headDim : headDimV
-    const cache = (which === 'keys' ? this.keyCache : this.valueCache)[layer]
+    const {kvHeads} = this.config
+    const {cache, width} = this.cacheOf(which, layer)
     const out = new Float32Array(n * kvHeads * width)
     for (let g = 0; g < kvHeads; g++) {
       for (let t = 0; t < n; t++) out.set(cache.subarray((g * this.ctx + t) * width, (g * this.ctx + t + 1) * width), (t * kvHeads + g) * width)
@@ -161,12 +160,16 @@ export class RunState {
 
   /** Puts slot-major keys or values of slots 0..n-1 (as cacheSlots gives them) into one layer's cache. */
   setCacheSlots(which: 'keys' | 'values', layer: number, n: number, data: Float32Array): void {
-    const {kvHeads, headDim, headDimV} = this.config
-    const width = which === 'keys' ? headDim : headDimV
-    const cache = (which === 'keys' ? this.keyCache : this.valueCache)[layer]
+    const {kvHeads} = this.config
+    const {cache, width} = this.cacheOf(which, layer)
     for (let g = 0; g < kvHeads; g++) {
       for (let t = 0; t < n; t++) cache.set(data.subarray((t * kvHeads + g) * width, (t * kvHeads + g + 1) * width), (g * this.ctx + t) * width)
     }
+  }
+
+  /** One layer's keys or values and the floats of a kv head's slot in them. */
+  private cacheOf(which: 'keys' | 'values', layer: number): {cache: Float32Array; width: number} {
+    return which === 'keys' ? {cache: this.keyCache[layer], width: this.config.headDim} : {cache: this.valueCache[layer], width: this.config.headDimV}
   }
 
   /** Bytes of the K/V cache (float32), for memory reports. */

@@ -39,7 +39,7 @@ for (const name of ['tiny-mistral', 'tiny-magistral']) {
       after(async () => model.close())
 
       it(`runs the fast kernels on ${threads} thread${threads > 1 ? 's' : ''}`, () => {
-        expect(model.matmul.kind).to.equal('fast')
+        expect(model.matmul.kernels).to.be.oneOf(['fast', 'relaxed']) // relaxed where the runtime (or an earlier test's flag) has relaxed SIMD
         expect(model.matmul.threads).to.equal(threads)
       })
 
