@@ -41,10 +41,11 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 
 /**
  * One position of a grouped Q4_K matrix against Q8KY activations (Q6 false; with R on relaxed SIMD
- * against Q8KN), or of a Q6_K one against Q8KX, at x, results to out, two rows at a time as the
- * plain one-position kernels: each column chunk of a group is `g` rows of n blocks, one after another.
+ * against Q8KN; with L in lane order against Q8KLY), or of a Q6_K one against Q8KX, at x, results to
+ * out, two rows at a time as the plain one-position kernels: each column chunk of a group is `g`
+ * rows of n blocks, one after another.
  */
-@inline export function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool, R: bool): void {
+@inline export function groupedOne(wPtr: usize, rowBytes: i32, rows: i32, x: usize, out: usize, Q6: bool, R: bool, L: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const nb = <usize>rowBytes / blockBytes
   const chunk = groupChunkBlocks(nb)
@@ -54,19 +55,19 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
     const o0 = out + (<usize>g0 << 2)
     for (let c0: usize = 0; c0 < nb; c0 += chunk) {
       const n = min<usize>(nb, c0 + chunk) - c0
-      rowsPair(base + g * c0 * blockBytes, n * blockBytes, <i32>g, n, x + c0 * actBlockBytes(false, R), o0, c0 > 0, Q6, false, R)
+      rowsPair(base + g * c0 * blockBytes, n * blockBytes, <i32>g, n, x + c0 * actBlockBytes(false, R), o0, c0 > 0, Q6, false, R, L)
     }
   }
 }
 
 /**
- * nPos positions of a grouped Q4_K (Q6 false) or Q6_K matrix against Q8KX activations, in the
+ * nPos positions of a grouped Q4_K (Q6 false; with L in lane order against Q8KL) or Q6_K matrix against Q8KX activations, in the
  * passes of the plain kernels (common.ts POS_PASS, two per sweep), each pass over one column chunk
  * of one row, starting from the row's sums so far after the first chunk. (kernels_relaxed.ts has
  * the same sweep for the relaxed passes: one sweep choosing its pass by flags made the builds take
  * minutes; see there.)
  */
-@inline function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool): void {
+@inline function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool, L: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const nb = <usize>rowBytes / blockBytes
   const xs = nb * 576
@@ -89,8 +90,8 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
             q6kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
             if (pC > pB) q6kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
           } else {
-            q4kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
-            if (pC > pB) q4kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
+            q4kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0, L)
+            if (pC > pB) q4kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0, L)
           }
         }
       }
@@ -100,16 +101,26 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 
 /** q4k_matmul for a grouped matrix, rows a whole number of groups but for the matrix's last: equal to vecDotQ4KQ8K bit for bit. */
 export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
+  groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false, false)
 }
 
 /** q4k_matvec_y for a grouped matrix (one position, Q8KY activations). */
 export function q4k_matvec_y_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false, false)
+  groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false, false, false)
 }
 
 /** q6k_matmul for a grouped matrix (as q4k_matmul_g; one position block by block, as in q6k_matmul). */
 export function q6k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true, false)
-  else groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
+  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true, false, false)
+  else groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true, false)
+}
+
+/** q4k_matmul_g for a matrix in lane order against Q8KL activations (q4_k_lanes.ts). */
+export function q4k_matmul_l_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false, true)
+}
+
+/** q4k_matvec_y_g for a matrix in lane order (one position, Q8KLY activations). */
+export function q4k_matvec_l_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false, false, true)
 }

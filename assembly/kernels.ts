@@ -15,6 +15,13 @@
  *     nibble lanes they meet (q4_k.ts q4kBlockPairY; |value| <= 127, so x 256 still fits i16): groups
  *     of sub-block A (g & 2 == 0) evens x 256, odds x 1; of B evens x 16, odds x 256. d and the
  *     sums as in Q8KX. One position of Q4_K reads it (q4k_matvec_y).
+ *   Q8KL, 576 bytes per 256 values: Q8KX's values in the lane order of Q4_K matrices in lane order
+ *     (q4_k_lanes.ts, the base build's layout of Q4_K), in Q8KX's places: step t = 2c + h (0-7) has
+ *     its A evens, A odds, B evens, B odds at 16 + 128 c + 32 h + 0, 16, 64, 80, i16 lane 2k + l the
+ *     value 4t + 2l (odds: + 1) of sub-block 2k (A) or 2k + 1 (B); d and the sums as in Q8KX.
+ *     Several positions (q4k_matmul_l).
+ *   Q8KLY: Q8KL times the lane factors of Q8KY (A evens x 256, odds x 1, B evens x 16, odds x 256),
+ *     for one position (q4k_matvec_l).
  *   Q8KB, 320 bytes per 256 values: Q8KX with i8 values (16 q[256] in the same order, 272 bsum32,
  *     288 bsum16), widened on load (v128.load8x8_s) by the one-position Q6_K kernel of wide rows
  *   Q8KN, 320 bytes per 256 values: Q8KB with the values in their natural order (a Q4_K nibble meets
@@ -29,6 +36,7 @@
  *     1056  f32 sum16[16]  sum of x over each 16-value group (for Q6_K's -32 offset)
  *
  * Files: common.ts (fp16, sums, the batching scheme), quantize.ts (activation preparation), q4_k.ts,
+ * q4_k_lanes.ts (Q4_K in lane order: the repack and its one-position kernel),
  * q6_k.ts, q8_0.ts (8-bit paths), rows_pair.ts (one position two rows at a time, for both),
  * grouped.ts (Q4_K / Q6_K in the grouped layout), attention.ts (one position's attention over the
  * KV cache, f32), relaxed.ts (relaxed SIMD: the second build,
@@ -47,10 +55,11 @@
  * first output slot before the result (common.ts pin) only order V8's code.
  */
 
-export {quantize_q8k, quantize_q8kx, quantize_q8ky, quantize_q8kb, quantize_q8kn, quantize_q8_0x, prepare_f32x} from './quantize'
+export {quantize_q8k, quantize_q8kx, quantize_q8ky, quantize_q8kl, quantize_q8kly, quantize_q8kb, quantize_q8kn, quantize_q8_0x, prepare_f32x} from './quantize'
 export {q4k_matmul, q4k_matvec_y} from './q4_k'
 export {q6k_matmul, q6k_matvec_b} from './q6_k'
-export {q4k_matmul_g, q4k_matvec_y_g, q6k_matmul_g} from './grouped'
+export {q4k_lanes, q4k_matmul_l, q4k_matvec_l} from './q4_k_lanes'
+export {q4k_matmul_g, q4k_matvec_y_g, q4k_matmul_l_g, q4k_matvec_l_g, q6k_matmul_g} from './grouped'
 export {q4k_f32_matmul, q6k_f32_matmul} from './float_k'
 export {q8_0_matmul} from './q8_0'
 export {f32_matmul, f16_matmul} from './float'

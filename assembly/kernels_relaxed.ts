@@ -78,24 +78,24 @@ export * from './kernels'
  * passes of q4kPassRN.
  */
 export function q4k_matmul_r(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 144), xPtr, outPtr, false, false, false, true)
+  if (nPos == 1) rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 144), xPtr, outPtr, false, false, false, true, false)
   else passesR(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
 }
 
 /** q4k_matmul_r for a grouped matrix (rows: whole groups, as q4k_matmul_g). */
 export function q4k_matmul_r_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false, true)
+  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false, true, false)
   else groupedPassesR(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
 }
 
 /** q6k_matmul against Q8KN activations on relaxed SIMD: one position two rows at a time (q6kBlockPairR), more in the passes of q6kPassRN. */
 export function q6k_matmul_r(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 210), xPtr, outPtr, false, true, false, true)
+  if (nPos == 1) rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 210), xPtr, outPtr, false, true, false, true, false)
   else passesR(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
 }
 
 /** q6k_matmul_r for a grouped matrix. */
 export function q6k_matmul_r_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true, true)
+  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true, true, false)
   else groupedPassesR(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
 }

@@ -27,7 +27,11 @@ import {rowsPair} from './rows_pair'
 // as i16 through a dot (-1.5%), lanes [r, s, r, s] with the scales cut out by shifts (-1%), the
 // block loop unrolled by two (0%), fewer pins (-1.5 to -3.5%), four rows sharing each activation
 // load (-4.5%), rows interleaved in memory by 8 bytes as llama.cpp repacks Q4_K, activations
-// duplicated to match (-15%: twice the activation loads; V8 folds no load into vpmaddwd).
+// duplicated to match (-15%: twice the activation loads; V8 folds no load into vpmaddwd). What
+// took the fold and the per-chunk scale step away is the lane order of q4_k_lanes.ts, where each
+// lane keeps one sub-block for the whole block: +5% (10.9-11.0 -> 11.45-11.6 GB/s; grouped 10.8
+// -> 11.4). The base build's engine runs that; this kernel stays for Q4_K in file order (a tied
+// token embedding as the output).
 // Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
 // decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a
 // position costs only its loads, dot_i16x8 and adds: 9.8 -> ~19.5 GB/s (weight bytes x positions
@@ -44,12 +48,12 @@ import {rowsPair} from './rows_pair'
  */
 
 /** The dots of a sub-block A's 16-bit lanes of w (evens, odds x 256) with their activations. */
-@inline function q4kDotsA(w: v128, x0: v128, x1: v128, m000F: v128, m0F00: v128): v128 {
+@inline export function q4kDotsA(w: v128, x0: v128, x1: v128, m000F: v128, m0F00: v128): v128 {
   return i32x4.add(dot(v128.and(w, m000F), x0), dot(v128.and(w, m0F00), x1))
 }
 
 /** The same for sub-block B (evens x 16, odds). */
-@inline function q4kDotsB(w: v128, x0: v128, x1: v128, m00F0: v128): v128 {
+@inline export function q4kDotsB(w: v128, x0: v128, x1: v128, m00F0: v128): v128 {
   return i32x4.add(dot(v128.and(w, m00F0), x0), dot(i16x8.shr_u(w, 12), x1))
 }
 
@@ -144,9 +148,11 @@ import {rowsPair} from './rows_pair'
  * of nibbles (16-bit lane j: values 2j, 2j + 1 of a group of sub-block A in its low nibbles, of B
  * in the high ones) become four i16 vectors (A evens, A odds, B evens, B odds) times their scale
  * (q * sc <= 945; a block's 256 products with |x| <= 127 sum within i32), dotted with each
- * position: integer sums exact, so any order gives vecDotQ4KQ8K's isum.
+ * position: integer sums exact, so any order gives vecDotQ4KQ8K's isum. With L, the row is in lane
+ * order against Q8KL activations (q4_k_lanes.ts): the same steps and places, each 16 bytes holding
+ * all four pairs of sub-blocks, so the scales are one pair of vectors for the whole block.
  */
-@inline function q4kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool): void {
+@inline function q4kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool, L: bool): void {
   let f0 = more ? loadPass(o, os, P, 0) : f32x4.splat(0) // sumf of positions 0-3 (with more: the sums so far)
   let f1 = more && P > 4 ? loadPass(o, os, P, 1) : f32x4.splat(0) // and 4-7
   const m = i16x8.splat(0x000f)
@@ -154,16 +160,18 @@ import {rowsPair} from './rows_pair'
     const b = w + i * 144
     const x = x0 + i * 576
     const sm = q4kScales(b)
-    let sc = i16x8.extend_low_i8x16_u(sm) // lanes 0, 1: the scales of the chunk at hand
+    let sc = i16x8.extend_low_i8x16_u(sm) // lanes 0, 1: the scales of the chunk at hand (with L: all eight, in order)
+    const lA = !L ? sc : i8x16.shuffle(sc, sc, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13) // with L: sc0, sc0, sc2, sc2, ... sc6
+    const lB = !L ? sc : i8x16.shuffle(sc, sc, 2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15) // sc1, sc1, ... sc7
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0)
     let a4 = i32x4.splat(0), a5 = i32x4.splat(0), a6 = i32x4.splat(0), a7 = i32x4.splat(0)
     for (let c: usize = 0; c < 4; c++) {
-      const scA = i8x16.shuffle(sc, sc, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
-      const scB = i8x16.shuffle(sc, sc, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)
-      sc = i8x16.shuffle(sc, sc, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3)
+      const scA = L ? lA : i8x16.shuffle(sc, sc, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
+      const scB = L ? lB : i8x16.shuffle(sc, sc, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)
+      if (!L) sc = i8x16.shuffle(sc, sc, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3)
       const q = b + 16 + (c << 5)
-      const xc = x + 16 + (c << 7) // groups A0, A1, B0, B1 of the chunk, 32 bytes each
-      { // groups A0, B0
+      const xc = x + 16 + (c << 7) // groups A0, A1, B0, B1 of the chunk, 32 bytes each (L: the same places for steps 2c, 2c + 1)
+      { // groups A0, B0 (L: step 2c)
         const wv = v128.load(q)
         const ae = i16x8.mul(v128.and(wv, m), scA)
         const ao = i16x8.mul(v128.and(i16x8.shr_u(wv, 8), m), scA)
@@ -179,7 +187,7 @@ import {rowsPair} from './rows_pair'
         if (P > 6) { xp += xs; a6 = dot4(a6, ae, ao, be, bo, xp); pin(o, a6) }
         if (P > 7) { xp += xs; a7 = dot4(a7, ae, ao, be, bo, xp); pin(o, a7) }
       }
-      { // groups A1, B1
+      { // groups A1, B1 (L: step 2c + 1)
         const wv = v128.load(q, 16)
         const ae = i16x8.mul(v128.and(wv, m), scA)
         const ao = i16x8.mul(v128.and(i16x8.shr_u(wv, 8), m), scA)
@@ -224,16 +232,16 @@ import {rowsPair} from './rows_pair'
 }
 
 /** q4kPass for n (1..8) positions: one compiled pass per count (inlined: see the speed notes). */
-@inline export function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
+@inline export function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool, L: bool): void {
   switch (n) {
-    case 1: { q4kPass(w, nb, x, xs, o, os, 1, more); break }
-    case 2: { q4kPass(w, nb, x, xs, o, os, 2, more); break }
-    case 3: { q4kPass(w, nb, x, xs, o, os, 3, more); break }
-    case 4: { q4kPass(w, nb, x, xs, o, os, 4, more); break }
-    case 5: { q4kPass(w, nb, x, xs, o, os, 5, more); break }
-    case 6: { q4kPass(w, nb, x, xs, o, os, 6, more); break }
-    case 7: { q4kPass(w, nb, x, xs, o, os, 7, more); break }
-    default: { q4kPass(w, nb, x, xs, o, os, 8, more); break }
+    case 1: { q4kPass(w, nb, x, xs, o, os, 1, more, L); break }
+    case 2: { q4kPass(w, nb, x, xs, o, os, 2, more, L); break }
+    case 3: { q4kPass(w, nb, x, xs, o, os, 3, more, L); break }
+    case 4: { q4kPass(w, nb, x, xs, o, os, 4, more, L); break }
+    case 5: { q4kPass(w, nb, x, xs, o, os, 5, more, L); break }
+    case 6: { q4kPass(w, nb, x, xs, o, os, 6, more, L); break }
+    case 7: { q4kPass(w, nb, x, xs, o, os, 7, more, L); break }
+    default: { q4kPass(w, nb, x, xs, o, os, 8, more, L); break }
   }
 }
 
@@ -244,6 +252,11 @@ import {rowsPair} from './rows_pair'
  * (see common.ts); the engine runs one position on q4k_matvec_y.
  */
 export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  q4kSweep(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
+}
+
+/** q4k_matmul's sweep; with L over rows in lane order against Q8KL (q4_k_lanes.ts q4k_matmul_l). */
+@inline export function q4kSweep(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, L: bool): void {
   const nb = <usize>(rowBytes / 144)
   const rb = <usize>rowBytes
   const xs = nb * 576
@@ -253,8 +266,8 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
     const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
     for (let r = 0; r < rows; r++) {
       const w = wPtr + <usize>r * rb
-      q4kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
-      if (pC > pB) q4kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
+      q4kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA, false, L)
+      if (pC > pB) q4kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB, false, L)
     }
   }
 }
@@ -264,5 +277,5 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
  * (quantize_q8ky), block by block, equal to vecDotQ4KQ8K bit for bit. nPos is ignored (1).
  */
 export function q4k_matvec_y(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 144), xPtr, outPtr, false, false, false, false)
+  rowsPair(wPtr, <usize>rowBytes, rows, <usize>(rowBytes / 144), xPtr, outPtr, false, false, false, false, false)
 }

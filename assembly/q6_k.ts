@@ -260,7 +260,7 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
   const nb = <usize>(rowBytes / 210)
   const rb = <usize>rowBytes
   if (nPos == 1) {
-    rowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, true, false, false)
+    rowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, true, false, false, false)
     return
   }
   const xs = nb * 576
@@ -283,5 +283,5 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
  */
 export function q6k_matvec_b(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
-  for (let p = 0; p < nPos; p++) rowsPair(wPtr, <usize>rowBytes, rows, nb, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), false, true, true, false)
+  for (let p = 0; p < nPos; p++) rowsPair(wPtr, <usize>rowBytes, rows, nb, xPtr + <usize>p * nb * Q8KB_BYTES, outPtr + (<usize>(p * rows) << 2), false, true, true, false, false)
 }

@@ -66,11 +66,12 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
  * As quantize_q8k, into the Q8KX layout (576 bytes per block: i16 values), with Y into Q8KY (Q8KX
  * with each group's values times the factor of the Q4_K lanes they meet), or with B into Q8KB (320
  * bytes: i8 values in the same order, bsums at 272 and 288), with B and N into Q8KN (Q8KB's layout,
- * the values in their natural order); see the top of kernels.ts. Four
+ * the values in their natural order), with L into Q8KL (Q8KX's values in the lane order of
+ * q4_k_lanes.ts; with Y too, Q8KLY: times the same factors); see the top of kernels.ts. Four
  * values a step: round to nearest even (f32x4.nearest, as nearest<f32>), at most 127, narrowed
  * and de-interleaved by shuffles (evens, then odds, per group of 16). The sums are of the values.
  */
-@inline function quantizeK(xPtr: usize, n: i32, outPtr: usize, B: bool, Y: bool = false, N: bool = false): void {
+@inline function quantizeK(xPtr: usize, n: i32, outPtr: usize, B: bool, Y: bool = false, N: bool = false, L: bool = false): void {
   const nb = <usize>(n >> 8)
   const bytes: usize = B ? 320 : 576
   const bsum32: usize = B ? 272 : 528
@@ -102,8 +103,14 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
           if ((g & 2) == 0) ev = i16x8.shl(ev, 8) // sub-block A: evens x 256, odds x 1
           else { ev = i16x8.shl(ev, 4); od = i16x8.shl(od, 8) } // B: evens x 16, odds x 256
         }
-        v128.store(y + 16 + (g << 5), ev)
-        v128.store(y + 32 + (g << 5), od)
+        if (L) { // group g is half (g & 1) of sub-block g >> 1: steps 4 (g & 1) .. + 3 (chunks 2 (g & 1), + 1), kinds A or B, lane pair g >> 2
+          const at = y + 16 + ((g & 1) << 8) + ((g & 2) << 5) + ((g >> 2) << 2)
+          v128.store32_lane(at, ev, 0); v128.store32_lane(at, ev, 1, 32); v128.store32_lane(at, ev, 2, 128); v128.store32_lane(at, ev, 3, 160)
+          v128.store32_lane(at, od, 0, 16); v128.store32_lane(at, od, 1, 48); v128.store32_lane(at, od, 2, 144); v128.store32_lane(at, od, 3, 176)
+        } else {
+          v128.store(y + 16 + (g << 5), ev)
+          v128.store(y + 32 + (g << 5), od)
+        }
       }
       const t = i32x4.add(i32x4.add(v0, v1), i32x4.add(v2, v3))
       const u = i32x4.add(t, i32x4.shuffle(t, t, 2, 3, 0, 1))
@@ -124,6 +131,16 @@ export function quantize_q8kx(xPtr: usize, n: i32, outPtr: usize): void {
 /** n f32 -> Q8KY (Q8KX scaled for the Q4_K lanes), for one position of Q4_K (q4k_matvec_y). */
 export function quantize_q8ky(xPtr: usize, n: i32, outPtr: usize): void {
   quantizeK(xPtr, n, outPtr, false, true)
+}
+
+/** n f32 -> Q8KL (Q8KX in lane order), for Q4_K in lane order, several positions (q4k_matmul_l). */
+export function quantize_q8kl(xPtr: usize, n: i32, outPtr: usize): void {
+  quantizeK(xPtr, n, outPtr, false, false, false, true)
+}
+
+/** n f32 -> Q8KLY (Q8KL times the lane factors of Q8KY), for one position of Q4_K in lane order (q4k_matvec_l). */
+export function quantize_q8kly(xPtr: usize, n: i32, outPtr: usize): void {
+  quantizeK(xPtr, n, outPtr, false, true, false, true)
 }
 
 /** n f32 -> Q8KB (the Q8KX order in bytes), for the one-position kernels of wide Q6_K rows. */

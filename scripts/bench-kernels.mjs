@@ -160,14 +160,14 @@ for (const name of wanted) {
   for (const n of positions) {
     const chosen = wasmKernelFor(type, {cols, nPos: n})
     // The engine's kernel for this count first, then (one position) the other 8-bit layouts.
-    const others = refInt && n === 1 ? [requireWasmKernel(type), wasmKernelFor(type, {cols, nPos: 1}, 0)] : []
+    const others = refInt && n === 1 ? [requireWasmKernel(type), wasmKernelFor(type, {cols, nPos: 1}, {byteMinCols: 0})] : []
     for (const fast of new Set([chosen, ...others])) {
       const run = () => fast.matmul(k, wPtr, rowBytes, rows, fast.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
       run() // validate before timing
       validate(n, fast.format, Boolean(refInt))
       line(`wasm simd, ${refInt ? `8-bit (${fast.format})` : 'f32 activations'}${fast === chosen ? '' : ', alt.'}`, n, time(run))
     }
-    const relaxed = opt['no-relaxed'] ? undefined : wasmKernelFor(type, {cols, nPos: n}, undefined, false, true)
+    const relaxed = opt['no-relaxed'] ? undefined : wasmKernelFor(type, {cols, nPos: n}, {relaxed: true})
     if (relaxed && relaxed !== chosen) {
       const kr = relaxedKernels()
       const run = () => relaxed.matmul(kr, wPtr, rowBytes, rows, relaxed.prepare(kr, xPtr, cols, n, actPtr), n, outPtr)
@@ -182,16 +182,30 @@ for (const name of wanted) {
       line('wasm simd, f32 activations', n, time(runFloat))
     }
   }
+  const lanes = type === GGMLType.Q4_K // the base build's order of Q4_K (assembly/q4_k_lanes.ts), the engine's kernels there
+  /** Runs the kernels of the matrix in lane order (in place, then back), grouped or not, against its file order `plain`. */
+  const laneRuns = (n, grouped, plain) => {
+    if (!lanes) return
+    k.q4k_lanes(wPtr, bytes / blockBytes, false)
+    const l = wasmKernelFor(type, {cols, nPos: n}, {byteMinCols: 0, grouped, lanes})
+    const run = () => l.matmul(k, wPtr, rowBytes, rows, l.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
+    run()
+    validate(n, `lane order${grouped ? ', grouped' : ''}`, true, plain)
+    line(`${grouped ? 'grouped, ' : ''}lane order (${l.format})`, n, time(run))
+    k.q4k_lanes(wPtr, bytes / blockBytes, true)
+  }
+  if (refInt) for (const n of positions) laneRuns(n, false, w.slice())
   if (refInt && isGrouped(cols / 256)) { // the engine's layout for rows the kernels take in column chunks
     const plain = w.slice()
     groupRows(w, rows, cols / 256, blockBytes)
     for (const n of positions) {
-      const g = wasmKernelFor(type, {cols, nPos: n}, 0, true)
+      const g = wasmKernelFor(type, {cols, nPos: n}, {byteMinCols: 0, grouped: true})
       const run = () => g.matmul(k, wPtr, rowBytes, rows, g.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
       run()
       validate(n, 'grouped layout', true, plain)
       line(`grouped, 8-bit (${g.format})`, n, time(run))
-      const gr = opt['no-relaxed'] ? undefined : wasmKernelFor(type, {cols, nPos: n}, 0, true, true)
+      laneRuns(n, true, plain)
+      const gr = opt['no-relaxed'] ? undefined : wasmKernelFor(type, {cols, nPos: n}, {byteMinCols: 0, grouped: true, relaxed: true})
       if (gr && gr !== g) {
         const kr = relaxedKernels()
         const runR = () => gr.matmul(kr, wPtr, rowBytes, rows, gr.prepare(kr, xPtr, cols, n, actPtr), n, outPtr)

@@ -7,6 +7,7 @@
  *   xin   (SLICE, maxCols) f32        the input positions of one job, copied from the run state
  *   q8kx  (SLICE, maxCols/256 * 576)  prepared activations for Q4_K / Q6_K (if the region has any)
  *   q8ky  (1, maxCols/256 * 576)      Q8KX scaled for the Q4_K nibble lanes, one position of Q4_K
+ *   q8kl, q8kly                       Q8KX, Q8KY in lane order, for Q4_K in lane order (the base build)
  *   q8kb  (1, maxCols/256 * 320)      Q8KX as bytes, for one position of a wide Q6_K matrix
  *                                     (kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS)
  *   q8kn  (SLICE, maxCols/256 * 320)  natural-order bytes, for Q4_K / Q6_K on relaxed SIMD (--relaxed-simd)
@@ -19,7 +20,9 @@
  *
  * Q4_K / Q6_K matrices wider than 32 blocks (ffn_down) are rearranged once into the grouped layout
  * (kernels/wasm/grouped.ts) and run on the grouped kernels (Q8KX activations, Q8KY for one
- * position of Q4_K; short contiguous column chunks), in chunks of whole row groups. Gate and up run as one gated job (glu): a chunk's rows of both, combined by
+ * position of Q4_K; short contiguous column chunks), in chunks of whole row groups. On the base
+ * build, Q4_K matrices are put in lane order (assembly/q4_k_lanes.ts; weight-layouts.ts) and read
+ * Q8KL activations, Q8KLY for one position, instead of Q8KX / Q8KY. Gate and up run as one gated job (glu): a chunk's rows of both, combined by
  * SwiGLU on the thread that made them.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
@@ -29,7 +32,7 @@
  */
 import {LlmfragError} from '../errors.js'
 import {GGMLType} from '../gguf/ggml-types.js'
-import {CHUNK_BLOCKS, groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
+import {CHUNK_BLOCKS, ROW_GROUP} from '../kernels/wasm/grouped.js'
 import {type ActivationFormat, BYTE_ACTIVATION_MIN_COLS, Q8KB_BLOCK_BYTES, Q8KX_BLOCK_BYTES, Q80X_BLOCK_BYTES, wasmKernelFor, type WasmTypeKernel} from '../kernels/wasm/kernels-wasm.js'
 import {ComputePool} from '../parallel/pool.js'
 import {writeAttentionJob} from '../parallel/attention-job.js'
@@ -40,6 +43,7 @@ import {attention} from './attention.js'
 import {type KernelsInUse, type Matmul, matmulRows} from './matmul.js'
 import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
+import {groupWideMatrices, placeQ4KLanes, setLaneOrder} from './weight-layouts.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
 /** Most positions in one job. */
@@ -69,6 +73,8 @@ const SCRATCH_PER_THREAD = 64 * 1024
 const ACT_FORMATS: ReadonlyArray<[ActivationFormat, (cols: number) => number]> = [
   ['q8kx', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
   ['q8ky', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
+  ['q8kl', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
+  ['q8kly', (cols) => Math.ceil(cols / 256) * Q8KX_BLOCK_BYTES],
   ['q8kb', (cols) => Math.ceil(cols / 256) * Q8KB_BLOCK_BYTES],
   ['q8kn', (cols) => Math.ceil(cols / 256) * Q8KB_BLOCK_BYTES],
   ['q80x', (cols) => Math.ceil(cols / 32) * Q80X_BLOCK_BYTES],
@@ -101,13 +107,14 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const byteMinCols = o.byteMinCols ?? BYTE_ACTIVATION_MIN_COLS
   const relaxed = o.relaxedSimd ?? false
   const grouped = groupWideMatrices(weights, mats)
+  const lanes = placeQ4KLanes(weights, mats, !relaxed)
   // Per region: the widest input, and the widest of each prepared format with its positions.
   const regions = new Map<number, {maxCols: number; formats: Map<ActivationFormat, number>}>()
   for (const m of mats) {
     const r = regions.get(m.slice.region) ?? {maxCols: 0, formats: new Map<ActivationFormat, number>()}
     r.maxCols = Math.max(r.maxCols, m.cols)
-    const g = grouped.has(m)
-    for (const [k, positions] of [[wasmKernelFor(m.type, {cols: m.cols, nPos: slice}, byteMinCols, g, relaxed), slice], [wasmKernelFor(m.type, {cols: m.cols, nPos: 1}, byteMinCols, g, relaxed), 1]] as const) {
+    const choice = {byteMinCols, grouped: grouped.has(m), relaxed, lanes: lanes.has(m)}
+    for (const [k, positions] of [[wasmKernelFor(m.type, {cols: m.cols, nPos: slice}, choice), slice], [wasmKernelFor(m.type, {cols: m.cols, nPos: 1}, choice), 1]] as const) {
       if (k) r.formats.set(k.format, Math.max(r.formats.get(k.format) ?? 0, positions * m.cols))
     }
     regions.set(m.slice.region, r)
@@ -130,34 +137,7 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const memories = [...weights.arena.memories, ...state.memories.map((m) => m.memory)]
   const pool = await ComputePool.create({threads: o.threads, memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
   const stateMemories = inWasm ? weights.arena.memories.length : undefined
-  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, relaxed, stateMemories)
-}
-
-/**
- * Matrices already rearranged into the grouped layout: a second FastMatmul over the same weights
- * (bench's other thread counts) finds them so and must not rearrange them again.
- */
-const inGroupedLayout = new WeakSet<WeightTensor>()
-
-/**
- * Puts the Q4_K / Q6_K matrices whose rows the kernels take in column chunks into the grouped
- * layout (kernels/wasm/grouped.ts), once, in place: from here on only the grouped kernels read
- * them. Not the token embedding (tied output), whose rows are also looked up one by one.
- */
-function groupWideMatrices(w: ModelWeights, mats: readonly WeightTensor[]): Set<WeightTensor> {
-  const grouped = new Set<WeightTensor>()
-  let scratch: Uint8Array | undefined
-  for (const m of mats) {
-    const nb = m.cols / 256
-    if ((m.type !== GGMLType.Q4_K && m.type !== GGMLType.Q6_K) || m === w.tokenEmbd || !isGrouped(nb)) continue
-    if (!inGroupedLayout.has(m)) {
-      if (!scratch || scratch.length < ROW_GROUP * m.rowBytes) scratch = new Uint8Array(ROW_GROUP * m.rowBytes)
-      groupRows(m.data, m.rows, nb, m.rowBytes / nb, scratch)
-      inGroupedLayout.add(m)
-    }
-    grouped.add(m)
-  }
-  return grouped
+  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, lanes, relaxed, stateMemories)
 }
 
 function sharedBuffer(a: Float32Array): SharedArrayBuffer {
@@ -183,6 +163,8 @@ class FastMatmul implements Matmul {
     maxCols: number,
     private readonly byteMinCols: number,
     private readonly grouped: ReadonlySet<WeightTensor>,
+    /** The Q4_K matrices this Matmul put in lane order (weight-layouts.ts). */
+    private readonly lanes: ReadonlySet<WeightTensor>,
     private readonly relaxed: boolean,
     /** The pool's index of the run state's first WebAssembly memory (undefined: the state has none, attention runs in JavaScript). */
     private readonly stateMemories: number | undefined,
@@ -294,7 +276,9 @@ class FastMatmul implements Matmul {
 
   /** The fast kernel of w for np positions (undefined: w's type has none). */
   private kernel(w: WeightTensor, np: number): WasmTypeKernel | undefined {
-    return wasmKernelFor(w.type, {cols: w.cols, nPos: np}, this.byteMinCols, this.grouped.has(w), this.relaxed)
+    const lanes = this.lanes.has(w)
+    if (w.type === GGMLType.Q4_K) setLaneOrder(w, lanes, this.pool.main.kernelsOf(w.slice.region))
+    return wasmKernelFor(w.type, {cols: w.cols, nPos: np}, {byteMinCols: this.byteMinCols, grouped: this.grouped.has(w), relaxed: this.relaxed, lanes})
   }
 
   private runJob(parts: readonly MatmulPart[], np: number, glu: boolean): MatmulPart[] {

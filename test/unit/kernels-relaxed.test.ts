@@ -117,17 +117,17 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
 
   it('wasmKernelFor picks the relaxed kernels for Q4_K and Q6_K, plain and grouped, any positions; workers find them by id', () => {
     for (const type of [GGMLType.Q4_K, GGMLType.Q6_K]) {
-      const plain = wasmKernelFor(type, {cols: 4096, nPos: 1}, undefined, false, true)
-      const grouped = wasmKernelFor(type, {cols: 14336, nPos: 1}, undefined, true, true)
+      const plain = wasmKernelFor(type, {cols: 4096, nPos: 1}, {relaxed: true})
+      const grouped = wasmKernelFor(type, {cols: 14336, nPos: 1}, {grouped: true, relaxed: true})
       expect([plain?.format, grouped?.format]).to.deep.equal(['q8kn', 'q8kn'])
-      expect(new Set([plain?.id, grouped?.id, wasmKernelFor(type, {cols: 4096, nPos: 1})?.id, wasmKernelFor(type, {cols: 4096, nPos: 1}, undefined, true)?.id]).size).to.equal(4)
+      expect(new Set([plain?.id, grouped?.id, wasmKernelFor(type, {cols: 4096, nPos: 1})?.id, wasmKernelFor(type, {cols: 4096, nPos: 1}, {grouped: true})?.id]).size).to.equal(4)
       for (const g of [plain, grouped]) expect(requireWasmKernel(g?.id ?? -1)).to.equal(g)
-      expect(wasmKernelFor(type, {cols: 4096, nPos: 9}, undefined, false, true)).to.equal(plain)
-      expect(wasmKernelFor(type, {cols: 14336, nPos: 9}, undefined, true, true)).to.equal(grouped)
+      expect(wasmKernelFor(type, {cols: 4096, nPos: 9}, {relaxed: true})).to.equal(plain)
+      expect(wasmKernelFor(type, {cols: 14336, nPos: 9}, {grouped: true, relaxed: true})).to.equal(grouped)
       if (!plain) throw new Error('no relaxed kernel')
       expect(() => plain.matmul(base, 0, 210, 1, 0, 1, 0)).to.throw(/relaxed-SIMD build/)
     }
-    expect(wasmKernelFor(GGMLType.Q8_0, {cols: 4096, nPos: 1}, undefined, false, true)?.format).to.equal('q80x')
+    expect(wasmKernelFor(GGMLType.Q8_0, {cols: 4096, nPos: 1}, {relaxed: true})?.format).to.equal('q80x')
   })
 
   for (const c of cases) {
@@ -136,7 +136,7 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
         const n = 256 * blocks, rowBytes = blocks * c.blockBytes
         const w = testRows(c, blocks, rows, 30 + blocks)
         const x = gaussian(n * nPos, 32 + blocks, 1.5)
-        const kernel = wasmKernelFor(c.type, {cols: n, nPos}, undefined, false, true)
+        const kernel = wasmKernelFor(c.type, {cols: n, nPos}, {relaxed: true})
         if (!kernel) throw new Error('no relaxed kernel')
         const wp = put(w, 5)
         const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, nPos, alloc(kernel.activationBytes(n) * nPos, 16))
@@ -151,7 +151,7 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
       const w = randomQuantRows(c.blockBytes, c.halfAt, blocks * maxRows, 61)
       const x = gaussian(n * maxPos, 63, 1.5)
       const want = reference(c, w, maxRows, n, x, maxPos)
-      const kernel = requireWasmKernel(wasmKernelFor(c.type, {cols: n, nPos: 2}, undefined, false, true)?.id ?? -1)
+      const kernel = requireWasmKernel(wasmKernelFor(c.type, {cols: n, nPos: 2}, {relaxed: true})?.id ?? -1)
       const wp = put(w, 7)
       const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
       const guard = 64
@@ -181,7 +181,7 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
       const x = gaussian(2 * n, 78)
       const want = reference(c, w, rows, n, x, 2)
       expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)
-      const kernel = requireWasmKernel(wasmKernelFor(c.type, {cols: n, nPos: 1}, undefined, false, true)?.id ?? -1)
+      const kernel = requireWasmKernel(wasmKernelFor(c.type, {cols: n, nPos: 1}, {relaxed: true})?.id ?? -1)
       const wp = put(w), act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, 2, alloc(2 * kernel.activationBytes(n)))
       for (const nPos of [1, 2]) {
         const out = alloc(4 * rows * nPos)
@@ -199,7 +199,7 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
       const maxPos = 17
       const x = gaussian(n * maxPos, 191, 1.2)
       const want = reference(c, w, rows, n, x, maxPos)
-      const kernel = wasmKernelFor(c.type, {cols: n, nPos: 1}, 0, true, true)
+      const kernel = wasmKernelFor(c.type, {cols: n, nPos: 1}, {byteMinCols: 0, grouped: true, relaxed: true})
       if (!kernel) throw new Error('no relaxed grouped kernel')
       const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
       for (const nPos of [1, 2, 9, 17]) {

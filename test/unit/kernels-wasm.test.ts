@@ -74,8 +74,9 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const m = new (globalThis as unknown as {WebAssembly: {Module: new (b: Uint8Array) => object}}).WebAssembly.Module(bytes)
     expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
-      'attend_group', 'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g',
-      'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb', 'quantize_q8kn', 'quantize_q8kx', 'quantize_q8ky',
+      'attend_group', 'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_lanes', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matmul_l', 'q4k_matmul_l_g', 'q4k_matvec_l',
+      'q4k_matvec_l_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g', 'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb',
+      'quantize_q8kl', 'quantize_q8kly', 'quantize_q8kn', 'quantize_q8kx', 'quantize_q8ky',
     ])
   })
 
@@ -176,7 +177,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
       expect(wasmKernelFor(type, {cols: BYTE_ACTIVATION_MIN_COLS - 256, nPos: 1})?.format).to.equal(type === GGMLType.Q4_K ? 'q8ky' : 'q8kx')
       expect(wasmKernelFor(type, {cols: 14336, nPos: 2})?.format).to.equal('q8kx')
       expect(wasmKernelFor(type)?.format).to.equal('q8kx')
-      const grouped = [wasmKernelFor(type, {cols: 14336, nPos: 1}, BYTE_ACTIVATION_MIN_COLS, true), wasmKernelFor(type, {cols: 14336, nPos: 3}, BYTE_ACTIVATION_MIN_COLS, true)]
+      const grouped = [wasmKernelFor(type, {cols: 14336, nPos: 1}, {grouped: true}), wasmKernelFor(type, {cols: 14336, nPos: 3}, {grouped: true})]
       expect(grouped.map((g) => g?.format)).to.deep.equal([type === GGMLType.Q4_K ? 'q8ky' : 'q8kx', 'q8kx'])
       for (const g of [wide, ...grouped]) expect(requireWasmKernel(g?.id ?? -1)).to.equal(g)
       expect(new Set([wide, ...grouped, wasmKernelFor(type)].map((g) => g?.id)).size).to.equal(type === GGMLType.Q4_K ? 4 : 3) // Q6_K: one grouped kernel
@@ -203,7 +204,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         heap.set(w, wp)
         const x = gaussian(n * nPos, 4 + blocks)
         const xp = putFloats(x)
-        const kernel = wasmKernelFor(type, {cols: n, nPos}, byteActs ? 0 : BYTE_ACTIVATION_MIN_COLS)
+        const kernel = wasmKernelFor(type, {cols: n, nPos}, {byteMinCols: byteActs ? 0 : BYTE_ACTIVATION_MIN_COLS})
         if (!kernel) throw new Error(`no kernel for ${name}`)
         expect(kernel.format).to.equal(format)
         const act = alloc(kernel.activationBytes(n) * nPos, 16)
@@ -315,7 +316,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         return Array.from({length: rows}, (_, r) => vecDot(w, r * rowBytes, n, q8, 0))
       })
       for (const nPos of [1, 2, 9, 17]) {
-        const kernel = wasmKernelFor(type, {cols: n, nPos}, 0, true)
+        const kernel = wasmKernelFor(type, {cols: n, nPos}, {byteMinCols: 0, grouped: true})
         if (!kernel) throw new Error(`no kernel for ${name}`)
         expect(kernel.format).to.equal(nPos === 1 && type === GGMLType.Q4_K ? 'q8ky' : 'q8kx')
         expect(requireWasmKernel(kernel.id)).to.equal(kernel)
@@ -467,7 +468,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         return Array.from({length: rows}, (_, r) => vecDot(w, r * rowBytes, n, q8, 0))
       })
       expect(Math.abs(want[0][0])).to.be.greaterThan(1e5)
-      const kernels = [1, nPos].flatMap((np) => [0, BYTE_ACTIVATION_MIN_COLS].map((minCols) => [np, wasmKernelFor(type, {cols: n, nPos: np}, minCols)] as const))
+      const kernels = [1, nPos].flatMap((np) => [0, BYTE_ACTIVATION_MIN_COLS].map((minCols) => [np, wasmKernelFor(type, {cols: n, nPos: np}, {byteMinCols: minCols})] as const))
       const formats = [...new Set(kernels.map(([, kernel]) => kernel?.format))].sort()
       expect(formats).to.deep.equal(type === GGMLType.Q4_K ? ['q8kx', 'q8ky'] : ['q8kb', 'q8kx']) // one position and batched; Q6_K's one position on bytes and on i16
       for (const [np, kernel] of kernels) {

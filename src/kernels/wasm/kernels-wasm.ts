@@ -95,6 +95,8 @@ export interface WasmKernelExports {
   readonly quantize_q8k: QuantizeFn
   readonly quantize_q8kx: QuantizeFn
   readonly quantize_q8ky: QuantizeFn
+  readonly quantize_q8kl: QuantizeFn
+  readonly quantize_q8kly: QuantizeFn
   readonly quantize_q8kb: QuantizeFn
   readonly quantize_q8kn: QuantizeFn
   readonly quantize_q8_0x: QuantizeFn
@@ -104,6 +106,12 @@ export interface WasmKernelExports {
   readonly q6k_matvec_b: MatmulFn
   readonly q4k_matmul_g: MatmulFn
   readonly q4k_matvec_y_g: MatmulFn
+  /** assembly/q4_k_lanes.ts: nBlocks Q4_K blocks at p into lane order, in place (back: into file order). */
+  readonly q4k_lanes: (p: number, nBlocks: number, back: boolean) => void
+  readonly q4k_matmul_l: MatmulFn
+  readonly q4k_matvec_l: MatmulFn
+  readonly q4k_matmul_l_g: MatmulFn
+  readonly q4k_matvec_l_g: MatmulFn
   readonly q6k_matmul_g: MatmulFn
   readonly q8_0_matmul: MatmulFn
   readonly f32_matmul: MatmulFn
@@ -182,7 +190,7 @@ export interface WasmTypeKernel {
   matmul(k: WasmKernelExports, wPtr: number, rowBytes: number, rows: number, actPtr: number, nPos: number, outPtr: number): void
 }
 
-export type ActivationFormat = 'q8kx' | 'q8ky' | 'q8kb' | 'q8kn' | 'q80x' | 'f32x' | 'f32'
+export type ActivationFormat = 'q8kx' | 'q8ky' | 'q8kl' | 'q8kly' | 'q8kb' | 'q8kn' | 'q80x' | 'f32x' | 'f32'
 /** Added to a type's id for its Q8KB kernel. */
 const BYTE_VARIANT = 0x100
 /** Added to a type's id for its kernel of the grouped layout. */
@@ -191,6 +199,8 @@ const GROUPED_VARIANT = 0x200
 const ONE_VARIANT = 0x400
 /** Added to a type's id for its kernel on relaxed SIMD (Q8KN). */
 const RELAXED_VARIANT = 0x800
+/** Added to a type's id for its kernel of weights in lane order (Q4_K; Q8KL, Q8KLY). */
+const LANE_VARIANT = 0x1000
 
 /**
  * A prepared-activation format of `bytesPerBlock` bytes a block of `valuesPerBlock` values, made by
@@ -209,6 +219,8 @@ function blockFormat<F extends ActivationFormat>(format: F, valuesPerBlock: numb
 }
 const q8kx = blockFormat('q8kx', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8kx)
 const q8ky = blockFormat('q8ky', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8ky)
+const q8kl = blockFormat('q8kl', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8kl)
+const q8kly = blockFormat('q8kly', 256, Q8KX_BLOCK_BYTES, (k) => k.quantize_q8kly)
 const q8kb = blockFormat('q8kb', 256, Q8KB_BLOCK_BYTES, (k) => k.quantize_q8kb)
 const q8kn = blockFormat('q8kn', 256, Q8KB_BLOCK_BYTES, (k) => k.quantize_q8kn)
 const float = {
@@ -257,8 +269,24 @@ const groupedTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.Q6_K, {type: GGMLType.Q6_K, id: GGMLType.Q6_K + GROUPED_VARIANT, ...q8kx, matmul: (k, ...a) => k.q6k_matmul_g(...a)}],
 ])
 
+/**
+ * The kernels of Q4_K matrices in lane order (assembly/q4_k_lanes.ts; the base build's layout, see
+ * src/model/matmul-fast.ts): [several positions, one position], plain rows and the grouped layout.
+ */
+const Q4K = GGMLType.Q4_K
+const laneKernels = {
+  plain: [
+    {type: Q4K, id: Q4K + LANE_VARIANT, ...q8kl, matmul: (k, ...a) => k.q4k_matmul_l(...a)},
+    {type: Q4K, id: Q4K + LANE_VARIANT + ONE_VARIANT, ...q8kly, matmul: (k, ...a) => k.q4k_matvec_l(...a)},
+  ],
+  grouped: [
+    {type: Q4K, id: Q4K + LANE_VARIANT + GROUPED_VARIANT, ...q8kl, matmul: (k, ...a) => k.q4k_matmul_l_g(...a)},
+    {type: Q4K, id: Q4K + LANE_VARIANT + ONE_VARIANT + GROUPED_VARIANT, ...q8kly, matmul: (k, ...a) => k.q4k_matvec_l_g(...a)},
+  ],
+} satisfies Record<string, [WasmTypeKernel, WasmTypeKernel]>
+
 /** Every 8-bit and plain float kernel by its id, as worker threads look them up. */
-const byId = new Map([table, oneTable, groupedOneTable, relaxedTable, relaxedGroupedTable, byteTable, groupedTable].flatMap((t) => [...t.values()].map((k) => [k.id, k] as const)))
+const byId = new Map([table, oneTable, groupedOneTable, relaxedTable, relaxedGroupedTable, byteTable, groupedTable, new Map([...laneKernels.plain, ...laneKernels.grouped].map((k) => [k.id, k]))].flatMap((t) => [...t.values()].map((k) => [k.id, k] as const)))
 
 const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
 /** Float-activation kernels (no 8-bit rounding of the activations). */
@@ -269,17 +297,31 @@ const floatTable = new Map<GGMLType, WasmTypeKernel>([
   [GGMLType.F16, f16Kernel],
 ])
 
+/** How a product's kernel is chosen beside its weight type and shape (wasmKernelFor). */
+export interface KernelChoice {
+  /** Columns from which one position of Q6_K reads Q8KB (default BYTE_ACTIVATION_MIN_COLS). */
+  readonly byteMinCols?: number
+  /** The matrix is in the grouped layout (grouped.ts). */
+  readonly grouped?: boolean
+  /** Q4_K and Q6_K on relaxed SIMD (the kernel instances must be of the relaxed build). */
+  readonly relaxed?: boolean
+  /** The Q4_K matrix is in lane order (assembly/q4_k_lanes.ts; ignored for other types and with relaxed). */
+  readonly lanes?: boolean
+}
+
 /**
  * The fast path of `type` as llama.cpp's CPU backend computes it: 8-bit activations (Q8_K for
  * Q4_K / Q6_K, Q8_0 for Q8_0), float for F32 / F16; undefined for BF16 and Q5_K (use the
  * reference kernels). With `shape`, the kernel for that product: one position of Q4_K reads Q8KY
- * activations, one position of a Q6_K matrix at least BYTE_ACTIVATION_MIN_COLS wide Q8KB (the same
- * sums, bit for bit). `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels
- * read Q8KX, or Q8KY for one position of Q4_K. `relaxed`: Q4_K and Q6_K run on relaxed SIMD, plain
- * or grouped, any number of positions (Q8KN; the kernel instances must be of the relaxed build).
+ * activations, one position of a Q6_K matrix at least `byteMinCols` wide Q8KB (the same sums, bit
+ * for bit). `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels read Q8KX, or
+ * Q8KY for one position of Q4_K. `relaxed`: Q4_K and Q6_K run on relaxed SIMD, plain or grouped, any
+ * number of positions (Q8KN). `lanes`: a Q4_K matrix in lane order reads Q8KL, or Q8KLY for one position.
  */
-export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false, relaxed = false): WasmTypeKernel | undefined {
+export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, o: KernelChoice = {}): WasmTypeKernel | undefined {
+  const {byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false, relaxed = false, lanes = false} = o
   const one = shape?.nPos === 1
+  if (lanes && !relaxed && type === Q4K) return laneKernels[grouped ? 'grouped' : 'plain'][one ? 1 : 0]
   if (grouped) {
     const g = (relaxed ? relaxedGroupedTable.get(type) : undefined) ?? (one ? groupedOneTable.get(type) : undefined) ?? groupedTable.get(type)
     if (!g) throw new LlmfragError('INTERNAL', `no kernel for ${ggmlTypeName(type)} weights in the grouped layout`)

@@ -1,0 +1,68 @@
+/**
+ * The in-place rearrangements of the weights that the fast kernels read (src/model/matmul-fast.ts):
+ * the grouped layout of wide matrices (kernels/wasm/grouped.ts) and the lane order of Q4_K
+ * (assembly/q4_k_lanes.ts). Both happen once, after loading, where the weights lie in the arena;
+ * the WeakSets remember what was done, so a second FastMatmul over the same weights (bench's other
+ * thread counts) finds it done. The token embedding is left alone: with a tied output its rows are
+ * also looked up one by one by the reference dequantizer.
+ */
+import {GGMLType} from '../gguf/ggml-types.js'
+import {groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
+import {instantiateWasmKernels, type WasmKernelExports} from '../kernels/wasm/kernels-wasm.js'
+import type {ModelWeights, WeightTensor} from './weights.js'
+
+const inGroupedLayout = new WeakSet<WeightTensor>()
+const inLaneOrder = new WeakSet<WeightTensor>()
+
+/**
+ * Puts the Q4_K / Q6_K matrices whose rows the kernels take in column chunks into the grouped
+ * layout, once: from here on only the grouped kernels read them. Returns those matrices.
+ */
+export function groupWideMatrices(w: ModelWeights, mats: readonly WeightTensor[]): Set<WeightTensor> {
+  const grouped = new Set<WeightTensor>()
+  let scratch: Uint8Array | undefined
+  for (const m of mats) {
+    const nb = m.cols / 256
+    if ((m.type !== GGMLType.Q4_K && m.type !== GGMLType.Q6_K) || m === w.tokenEmbd || !isGrouped(nb)) continue
+    if (!inGroupedLayout.has(m)) {
+      if (!scratch || scratch.length < ROW_GROUP * m.rowBytes) scratch = new Uint8Array(ROW_GROUP * m.rowBytes)
+      groupRows(m.data, m.rows, nb, m.rowBytes / nb, scratch)
+      inGroupedLayout.add(m)
+    }
+    grouped.add(m)
+  }
+  return grouped
+}
+
+/**
+ * Puts every Q4_K matrix in `mats` into lane order (lanes true: the base build's kernels, whose
+ * one-position kernel runs 5% faster on it) or back into file order (false: the relaxed-SIMD
+ * kernels read that), in place, on one WebAssembly instance per memory. Returns the matrices in
+ * lane order.
+ */
+export function placeQ4KLanes(w: ModelWeights, mats: readonly WeightTensor[], lanes: boolean): Set<WeightTensor> {
+  const placed = new Set<WeightTensor>()
+  const instances = new Map<number, WasmKernelExports>()
+  for (const m of mats) {
+    if (m.type !== GGMLType.Q4_K || m === w.tokenEmbd) continue
+    const region = m.slice.region
+    let k = instances.get(region)
+    if (!k) instances.set(region, k = instantiateWasmKernels(w.arena.memories[region]))
+    setLaneOrder(m, lanes, k)
+    if (lanes) placed.add(m)
+  }
+  return placed
+}
+
+/**
+ * Puts the Q4_K matrix m into lane order or file order, if it is not already, with k (an instance
+ * over the memory m lies in). A FastMatmul calls this before each product, so that fast kernels of
+ * both builds made over the same weights (tests do) each find the order they read; in use there is
+ * one kind per loaded model, and this finds the order already right.
+ */
+export function setLaneOrder(m: WeightTensor, lanes: boolean, k: WasmKernelExports): void {
+  if (inLaneOrder.has(m) === lanes) return
+  k.q4k_lanes(m.slice.offset, (m.rows * m.rowBytes) / 144, !lanes)
+  if (lanes) inLaneOrder.add(m)
+  else inLaneOrder.delete(m)
+}

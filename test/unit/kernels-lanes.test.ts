@@ -1,0 +1,199 @@
+/**
+ * Q4_K in lane order (assembly/q4_k_lanes.ts), the base build's layout of Q4_K matrices: the
+ * repack and its way back byte for byte, the Q8KL / Q8KLY activations value for value against
+ * Q8KX / Q8KY, and every kernel on it (one position two rows at a time, batches in passes of up to
+ * 8, plain rows and the grouped layout) against vecDotQ4KQ8K on the file-order blocks, bit for bit,
+ * including blocks at their largest values and special halves.
+ */
+import {expect} from 'chai'
+
+import {GGMLType} from '../../src/gguf/ggml-types.js'
+import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
+import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
+import {quantizeRowQ4K} from '../../src/kernels/quantize-k.js'
+import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
+import {createSharedMemory, instantiateWasmKernels, Q8KX_BLOCK_BYTES, requireWasmKernel, wasmKernelFor, type WasmKernelExports} from '../../src/kernels/wasm/kernels-wasm.js'
+import {gaussian, putU16, randomQuantRows, TestHeap} from './kernels-support.js'
+
+const memory = createSharedMemory(32 << 20)
+const heap = new Uint8Array(memory.buffer)
+const view = new DataView(memory.buffer)
+const arena = new TestHeap(heap)
+const alloc = (bytes: number, misalign = 0): number => arena.alloc(bytes, misalign)
+let k: WasmKernelExports
+
+/** Where value e (0-31) of sub-block sb (0-7) of a block lies in Q8KX (and Q8KY): byte offset. */
+function q8kxAt(sb: number, e: number): number {
+  const g = 2 * sb + (e >> 4), i = e & 15
+  return 16 + 32 * g + 16 * (i & 1) + 2 * (i >> 1)
+}
+
+/** The same in Q8KL (and Q8KLY), as kernels.ts describes it: step t = 2c + h, kind j, lane 2k + l. */
+function q8klAt(sb: number, e: number): number {
+  const t = e >> 2, l = (e >> 1) & 1, j = 2 * (sb & 1) + (e & 1)
+  return 16 + 128 * (t >> 1) + 32 * (t & 1) + 64 * (j >> 1) + 16 * (j & 1) + 2 * (2 * (sb >> 1) + l)
+}
+
+/** Q4_K weights put in lane order in the test memory (file-order rows `w`), at a misaligned offset. */
+function laneRows(w: Uint8Array, misalign = 3): number {
+  const wp = alloc(w.length, misalign)
+  heap.set(w, wp)
+  k.q4k_lanes(wp, w.length / Q4_K_BLOCK_BYTES, false)
+  return wp
+}
+
+/** vecDotQ4KQ8K of each row of w against each position of x: [position][row]. */
+function reference(w: Uint8Array, rows: number, x: Float32Array, n: number, nPos: number): number[][] {
+  const q8 = new Uint8Array((n / 256) * Q8_K_BLOCK_BYTES)
+  const rowBytes = (n / 256) * Q4_K_BLOCK_BYTES
+  return Array.from({length: nPos}, (_, p) => {
+    quantizeRowQ8K(x, p * n, n, q8, 0)
+    return Array.from({length: rows}, (_, r) => vecDotQ4KQ8K(w, r * rowBytes, n, q8, 0))
+  })
+}
+
+/** Runs the lane-order kernel for nPos positions over rows [r0, r1) of the matrix at wp; [position][row]. */
+function runLanes(wp: number, rowBytes: number, r0: number, r1: number, xp: number, n: number, nPos: number, grouped = false): number[][] {
+  const kernel = wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos}, {lanes: true, grouped})
+  if (!kernel) throw new Error('no Q4_K kernel in lane order')
+  expect(kernel.format).to.equal(nPos === 1 ? 'q8kly' : 'q8kl')
+  expect(requireWasmKernel(kernel.id)).to.equal(kernel) // as worker threads look it up
+  const rows = r1 - r0
+  const out = alloc(4 * rows * nPos)
+  kernel.matmul(k, wp + r0 * rowBytes, rowBytes, rows, kernel.prepare(k, xp, n, nPos, alloc(kernel.activationBytes(n) * nPos, 16)), nPos, out)
+  const got = new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)
+  return Array.from({length: nPos}, (_, p) => [...got.subarray(p * rows, (p + 1) * rows)])
+}
+
+function putFloats(v: Float32Array): number {
+  return arena.put(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
+}
+
+describe('kernels: Q4_K in lane order', function () {
+  before(() => {
+    k = instantiateWasmKernels(memory)
+  })
+  afterEach(() => {
+    arena.top = TestHeap.START
+  })
+
+  it('q4k_lanes puts step t, lane k = bytes 4t .. 4t + 3 of group k of each block\'s nibbles, keeps the head, and goes back byte for byte', () => {
+    const blocks = 5
+    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks, 31)
+    const wp = alloc(w.length, 7)
+    heap.set(w, wp)
+    k.q4k_lanes(wp, blocks, false)
+    for (let b = 0; b < blocks; b++) {
+      const at = b * Q4_K_BLOCK_BYTES
+      expect([...heap.subarray(wp + at, wp + at + 16)], `block ${b} head`).to.deep.equal([...w.subarray(at, at + 16)])
+      for (let t = 0; t < 8; t++) {
+        for (let lane = 0; lane < 4; lane++) {
+          for (let i = 0; i < 4; i++) {
+            expect(heap[wp + at + 16 + 16 * t + 4 * lane + i], `block ${b} step ${t} lane ${lane} byte ${i}`).to.equal(w[at + 16 + 32 * lane + 4 * t + i])
+          }
+        }
+      }
+    }
+    k.q4k_lanes(wp, blocks, true)
+    expect(Buffer.from(heap.subarray(wp, wp + w.length)).equals(Buffer.from(w))).to.equal(true)
+  })
+
+  it('quantize_q8kl and quantize_q8kly hold the values of quantize_q8kx and quantize_q8ky in lane order, with the same d and sums', () => {
+    const n = 3 * 256
+    const x = gaussian(n, 32)
+    x.fill(0, 256, 512) // an all-zero block
+    x[512 + 12] = -9 // the extreme, negative, where the factor is 256: -127 x 256 must still fit
+    const xp = putFloats(x)
+    const [wide, scaled, lanes, scaledLanes] = [0, 1, 2, 3].map(() => alloc(3 * Q8KX_BLOCK_BYTES))
+    k.quantize_q8kx(xp, n, wide)
+    k.quantize_q8ky(xp, n, scaled)
+    k.quantize_q8kl(xp, n, lanes)
+    k.quantize_q8kly(xp, n, scaledLanes)
+    for (let b = 0; b < 3; b++) {
+      const o = b * Q8KX_BLOCK_BYTES
+      for (const [from, to] of [[wide, lanes], [scaled, scaledLanes]]) {
+        expect(view.getFloat32(to + o, true), `block ${b} d`).to.equal(view.getFloat32(from + o, true))
+        for (let s = 0; s < 24; s++) expect(view.getInt16(to + o + 528 + 2 * s, true), `block ${b} sum ${s}`).to.equal(view.getInt16(from + o + 528 + 2 * s, true))
+        const seen = new Set<number>()
+        for (let sb = 0; sb < 8; sb++) {
+          for (let e = 0; e < 32; e++) {
+            seen.add(q8klAt(sb, e))
+            expect(view.getInt16(to + o + q8klAt(sb, e), true), `block ${b} sub-block ${sb} value ${e}`).to.equal(view.getInt16(from + o + q8kxAt(sb, e), true))
+          }
+        }
+        expect(seen.size).to.equal(256)
+      }
+    }
+    expect(view.getInt16(scaledLanes + Q8KX_BLOCK_BYTES * 2 + q8klAt(0, 12), true)).to.equal(-127 * 256) // value 12 of block 2: sub-block 0 (A), even
+  })
+
+  for (const [blocks, rows] of [[1, 1], [3, 7], [17, 5], [2, 9]]) {
+    it(`${rows} rows of ${blocks} blocks, 1..20 and 33 positions, equal the file-order reference bit for bit`, () => {
+      const n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES
+      // Half the rows are random bytes (every bit pattern), half are quantized Gaussians.
+      const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 40 + blocks)
+      const g = gaussian(n, 41, 0.02)
+      for (let r = 1; r < rows; r += 2) quantizeRowQ4K(g, 0, n, w, r * rowBytes)
+      const wp = laneRows(w)
+      const maxPos = 33
+      const x = gaussian(n * maxPos, 42 + blocks, 1.5)
+      const xp = putFloats(x)
+      const want = reference(w, rows, x, n, maxPos)
+      const mark = arena.top
+      for (const nPos of [...Array.from({length: 20}, (_, i) => i + 1), 33]) {
+        expect(runLanes(wp, rowBytes, 0, rows, xp, n, nPos), `${nPos} position(s)`).to.deep.equal(want.slice(0, nPos))
+        arena.top = mark
+      }
+    })
+  }
+
+  it('the grouped layout: a group and 5 rows of 130 blocks in calls of whole groups, 1, 2, 9 and 17 positions, equal the reference bit for bit', () => {
+    const blocks = 130, rows = ROW_GROUP + 5, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES
+    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 50)
+    const g = gaussian(n, 51, 0.02)
+    for (let r = 1; r < rows; r += 3) quantizeRowQ4K(g, 0, n, w, r * rowBytes)
+    const grouped = w.slice()
+    groupRows(grouped, rows, blocks, Q4_K_BLOCK_BYTES) // whole blocks move: lane order inside each is independent of it
+    const wp = laneRows(grouped)
+    const maxPos = 17
+    const x = gaussian(n * maxPos, 52, 1.2)
+    const xp = putFloats(x)
+    const want = reference(w, rows, x, n, maxPos)
+    for (const nPos of [1, 2, 9, 17]) {
+      const mark = arena.top
+      for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
+        expect(runLanes(wp, rowBytes, r0, r1, xp, n, nPos, true), `${nPos} position(s), rows ${r0}-${r1}`).to.deep.equal(want.slice(0, nPos).map((row) => row.slice(r0, r1)))
+      }
+      arena.top = mark
+    }
+  })
+
+  it('blocks at their largest weights and scales against activations of magnitude 127, and special halves as d and dmin, give the reference sums', () => {
+    const specials = [0x7c00, 0xfc00, 0x8000, 0x7bff, 0x0001, 0x03ff, 0x7e00, 0x3c00]
+    const blocks = 3, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, rows = 4 + specials.length
+    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 60)
+    for (let r = 0; r < 4; r++) { // rows 0-3: every scale and min 63, every nibble 15
+      for (let b = 0; b < blocks; b++) {
+        const at = r * rowBytes + b * Q4_K_BLOCK_BYTES
+        w.fill(0xff, at + 4, at + 144)
+        putU16(w, at, 0x3c00)
+        putU16(w, at + 2, r < 2 ? 0x3c00 : 0)
+      }
+    }
+    specials.forEach((h, i) => putU16(w, (4 + i) * rowBytes + (i % 2 === 0 ? Q4_K_BLOCK_BYTES : 2), h)) // d of a second block, or dmin of a first
+    const wp = laneRows(w)
+    const nPos = 3
+    const x = new Float32Array(n * nPos)
+    for (let i = 0; i < n; i++) {
+      x[i] = 1 // all -127 once quantized
+      x[n + i] = i % 2 === 0 ? 1 : -1
+      x[2 * n + i] = (i >> 4) % 2 === 0 ? -1 : 1
+    }
+    const xp = putFloats(x)
+    const want = reference(w, rows, x, n, nPos)
+    expect(Math.abs(want[0][0])).to.be.greaterThan(1e5)
+    expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)
+    expect(runLanes(wp, rowBytes, 0, rows, xp, n, 1), 'one position').to.deep.equal(want.slice(0, 1))
+    expect(runLanes(wp, rowBytes, 0, rows, xp, n, nPos), 'batched').to.deep.equal(want)
+  })
+})
