@@ -22,8 +22,8 @@
  * (kernels/wasm/grouped.ts) and run on the grouped kernels (Q8KX activations, Q8KY for one
  * position of Q4_K; short contiguous column chunks), in chunks of whole row groups. On the base
  * build, Q4_K matrices are put in lane order (assembly/q4_k_lanes.ts; weight-layouts.ts) and read
- * Q8KL activations, Q8KLY for one position, instead of Q8KX / Q8KY. Gate and up run as one gated job (glu): a chunk's rows of both, combined by
- * SwiGLU on the thread that made them.
+ * Q8KL activations, Q8KLY for one position, instead of Q8KX / Q8KY. Gate and up run as one gated
+ * job (glu): a chunk's rows of both, combined by SwiGLU on the thread that made them.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
  * A layer's attention runs on the f32 SIMD kernel (assembly/attention.ts) when the run state lies in
@@ -274,7 +274,11 @@ class FastMatmul implements Matmul {
     })
   }
 
-  /** The fast kernel of w for np positions (undefined: w's type has none). */
+  /**
+   * The fast kernel of w for np positions (undefined: w's type has none). A Q4_K matrix is first
+   * put in the order this Matmul's kernels read, should fast kernels of the other build have
+   * reordered it since (weight-layouts.ts setLaneOrder; a no-op otherwise).
+   */
   private kernel(w: WeightTensor, np: number): WasmTypeKernel | undefined {
     const lanes = this.lanes.has(w)
     if (w.type === GGMLType.Q4_K) setLaneOrder(w, lanes, this.pool.main.kernelsOf(w.slice.region))

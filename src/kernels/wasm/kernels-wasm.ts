@@ -271,7 +271,7 @@ const groupedTable = new Map<GGMLType, WasmTypeKernel>([
 
 /**
  * The kernels of Q4_K matrices in lane order (assembly/q4_k_lanes.ts; the base build's layout, see
- * src/model/matmul-fast.ts): [several positions, one position], plain rows and the grouped layout.
+ * src/model/weight-layouts.ts): [several positions, one position], plain rows and the grouped layout.
  */
 const Q4K = GGMLType.Q4_K
 const laneKernels = {
@@ -286,7 +286,8 @@ const laneKernels = {
 } satisfies Record<string, [WasmTypeKernel, WasmTypeKernel]>
 
 /** Every 8-bit and plain float kernel by its id, as worker threads look them up. */
-const byId = new Map([table, oneTable, groupedOneTable, relaxedTable, relaxedGroupedTable, byteTable, groupedTable, new Map([...laneKernels.plain, ...laneKernels.grouped].map((k) => [k.id, k]))].flatMap((t) => [...t.values()].map((k) => [k.id, k] as const)))
+const byId = new Map([...[table, oneTable, groupedOneTable, relaxedTable, relaxedGroupedTable, byteTable, groupedTable].flatMap((t) => [...t.values()]), ...laneKernels.plain, ...laneKernels.grouped]
+  .map((k) => [k.id, k] as const))
 
 const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
 /** Float-activation kernels (no 8-bit rounding of the activations). */
