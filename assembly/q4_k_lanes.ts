@@ -1,23 +1,28 @@
 /**
- * Q4_K in lane order: the base build's layout of Q4_K matrices (src/model/matmul-fast.ts puts them
- * in it after loading). A block keeps its 144 bytes and its head (d, dmin, the 12 scale bytes);
- * only its 128 bytes of nibbles move: 16-byte step t (0-7) holds, in its 32-bit lane k, bytes
- * 4t .. 4t + 3 of the 32-byte group k (group k: values of sub-block 2k in the low nibbles, of
- * 2k + 1 in the high ones). So every lane of a step stays with one pair of sub-blocks for the whole
- * block: the one-position kernel sums each sub-block in its own lane and scales all of them once a
- * block, where the block in file order needs the rows' lanes folded and scaled chunk by chunk.
+ * Q4_K in lane order: the base build's layout of Q4_K matrices (src/model/weight-layouts.ts puts
+ * them in it after loading). A block keeps its 144 bytes, rearranged:
+ * - its 128 bytes of nibbles: 16-byte step t (0-7) holds, in its 32-bit lane k, bytes 4t .. 4t + 3
+ *   of the 32-byte group k (group k: values of sub-block 2k in the low nibbles, of 2k + 1 in the
+ *   high ones). So every lane of a step stays with one pair of sub-blocks for the whole block: the
+ *   one-position kernel sums each sub-block in its own lane and scales all of them once a block,
+ *   where the block in file order needs the rows' lanes folded and scaled chunk by chunk;
+ * - its head (fp16 d and dmin, 12 bytes of packed 6-bit scales and mins): 32-bit word k holds
+ *   sc[2k] | sc[2k + 1] << 6 | m[2k] << 12 | m[2k + 1] << 18 (as get_scale_min_k4 decodes them) and,
+ *   in its top byte, byte k of d, dmin (little-endian). Each scale or min comes out of a shift and a
+ *   mask, where the file's packing takes ten shuffles, shifts and blends a row.
  * Activations to match (quantize.ts): Q8KL (Q8KX's values in the same order, in Q8KX's places: step
  * t = 2c + h of chunk c, its A evens, A odds, B evens, B odds at 16 + 128 c + 32 h + 0, 16, 64, 80;
  * i16 lane 2k + l the value 4t + 2l (odds: + 1) of sub-block 2k (A) or 2k + 1 (B)) and Q8KLY (Q8KL
- * with Q8KY's lane factors).
+ * with Q8KY's lane factors, and the sub-blocks' sums as i32 at 544 (2k) and 560 (2k + 1)).
  *
  * Speed (Zen 4, one thread, 14336 x 4096, alternating with q4k_matvec_y, bit-exact first): 10.9-11.0
  * -> 11.45-11.5 GB/s (+5%) with the four accumulators pinned at the end of each step; pinned after
  * each half 11.3-11.4; all loads of a step first 10.1-10.2, each row's half pinned apart 10.5; two or
  * no pins a step spill everything (4-5 GB/s). The same kernel with its step loop not unrolled ran
- * as fast as the file order (V8 checks the stack at each iteration).
+ * as fast as the file order (V8 checks the stack at each iteration). With the head in words as above
+ * instead of the file's packing (the mins' dot in i32 against Q8KLY's sums): 11.5-11.6 -> 12.2 GB/s.
  */
-import {dot, everyByte, foldPair, halves, pin} from './common'
+import {foldPair, halves, pin} from './common'
 import {q4kDotsA, q4kDotsB, q4kScales, q4kSweep} from './q4_k'
 import {rowsPair} from './rows_pair'
 
@@ -31,22 +36,65 @@ import {rowsPair} from './rows_pair'
   v128.store(b + o3, i64x2.shuffle(hi, hi2, 1, 3))
 }
 
+/** Scale (lane k: sc[2k]; odd: sc[2k + 1]) or min (m[2k], m[2k + 1]) of a head in lane order (m63: 63 in each i32 lane). */
+@inline export function laneField(head: v128, min: bool, odd: bool, m63: v128): v128 {
+  const at = (min ? 12 : 0) + (odd ? 6 : 0)
+  return v128.and(at == 0 ? head : i32x4.shr_u(head, at), m63)
+}
+
+/** d (i = 0) or dmin (1) of the block in lane order at b, fp16 bits. */
+@inline export function laneHalf(b: usize, i: usize): u32 {
+  return <u32>load<u8>(b + 8 * i, 3) | (<u32>load<u8>(b + 8 * i, 7) << 8)
+}
+
+/** The head of the file-order block at h in lane order (see the top), in place. */
+@inline function packHead(h: usize, m0F: v128, m30: v128): void {
+  const sm = q4kScales(h, m0F, m30) // bytes sc[0..7], m[0..7]
+  const sc = i16x8.extend_low_i8x16_u(sm), mn = i16x8.extend_high_i8x16_u(sm) // i32 lane k: x[2k] | x[2k + 1] << 16
+  const m16 = i32x4.shr_u(i32x4.eq(sc, sc), 16)
+  const scw = v128.or(v128.and(sc, m16), i32x4.shl(i32x4.shr_u(sc, 16), 6))
+  const mnw = v128.or(v128.and(mn, m16), i32x4.shl(i32x4.shr_u(mn, 16), 6))
+  const dBytes = i8x16.shuffle(v128.load(h), i32x4.splat(0), 16, 16, 16, 0, 16, 16, 16, 1, 16, 16, 16, 2, 16, 16, 16, 3)
+  v128.store(h, v128.or(v128.or(scw, i32x4.shl(mnw, 12)), dBytes))
+}
+
+/** Bytes j, j + 4, j + 8 of the file's 12 packed scale bytes at q from sc[j], sc[j + 4], m[j], m[j + 4]. */
+@inline function packScales(q: usize, j: usize, sc: u32, sc4: u32, m: u32, m4: u32): void {
+  store<u8>(q + j, sc | ((sc4 >> 4) << 6))
+  store<u8>(q + j, m | ((m4 >> 4) << 6), 4)
+  store<u8>(q + j, (sc4 & 15) | ((m4 & 15) << 4), 8)
+}
+
+/** The head of the lane-order block at h back in the file's packing (get_scale_min_k4's inverse), in place. */
+@inline function unpackHead(h: usize): void {
+  const w0 = load<u32>(h), w1 = load<u32>(h, 4), w2 = load<u32>(h, 8), w3 = load<u32>(h, 12)
+  store<u16>(h, (w0 >> 24) | ((w1 >> 24) << 8))
+  store<u16>(h, (w2 >> 24) | ((w3 >> 24) << 8), 2)
+  packScales(h + 4, 0, w0 & 63, w2 & 63, (w0 >> 12) & 63, (w2 >> 12) & 63)
+  packScales(h + 4, 1, (w0 >> 6) & 63, (w2 >> 6) & 63, (w0 >> 18) & 63, (w2 >> 18) & 63)
+  packScales(h + 4, 2, w1 & 63, w3 & 63, (w1 >> 12) & 63, (w3 >> 12) & 63)
+  packScales(h + 4, 3, (w1 >> 6) & 63, (w3 >> 6) & 63, (w1 >> 18) & 63, (w3 >> 18) & 63)
+}
+
 /**
  * Puts nBlocks Q4_K blocks at p into lane order, in place (back into file order with `back`). Steps
  * 0-3 are the transpose of the groups' first halves (the nibbles' 16-byte vectors 0, 2, 4, 6),
- * steps 4-7 of their second halves (1, 3, 5, 7).
+ * steps 4-7 of their second halves (1, 3, 5, 7); the head is repacked (packHead, unpackHead).
  */
 export function q4k_lanes(p: usize, nBlocks: i32, back: bool): void {
+  const m0F = i8x16.splat(0x0f), m30 = i8x16.splat(0x30)
   for (let i = 0; i < nBlocks; i++) {
-    const b = p + <usize>i * 144 + 16
+    const h = p + <usize>i * 144, b = h + 16
     const v0 = v128.load(b), v1 = v128.load(b, 16), v2 = v128.load(b, 32), v3 = v128.load(b, 48)
     const v4 = v128.load(b, 64), v5 = v128.load(b, 80), v6 = v128.load(b, 96), v7 = v128.load(b, 112)
     if (back) {
       storeTransposed(b, v0, v1, v2, v3, 0, 32, 64, 96)
       storeTransposed(b, v4, v5, v6, v7, 16, 48, 80, 112)
+      unpackHead(h)
     } else {
       storeTransposed(b, v0, v2, v4, v6, 0, 16, 32, 48)
       storeTransposed(b, v1, v3, v5, v7, 64, 80, 96, 112)
+      packHead(h, m0F, m30)
     }
   }
 }
@@ -106,16 +154,19 @@ export function q4k_lanes(p: usize, nBlocks: i32, back: bool): void {
   x0 = v128.load(x, 496); x1 = v128.load(x, 512)
   bR = i32x4.add(bR, q4kDotsB(w, x0, x1, m00F0)); bS = i32x4.add(bS, q4kDotsB(v, x0, x1, m00F0))
   pin(o, aR); pin(o, aS); pin(o, bR); pin(o, bS)
-  const m0F = everyByte(m000F), m30 = everyByte(i16x8.shl(i16x8.shr_u(m0F00, 10), 4))
-  const smR = q4kScales(b, m0F, m30), smS = q4kScales(b2, m0F, m30)
-  const bsum = v128.load(x, 528)
-  const mins = foldPair(dot(i16x8.extend_high_i8x16_u(smR), bsum), dot(i16x8.extend_high_i8x16_u(smS), bsum)) // imin r, r, s, s (halves)
-  const scR = i16x8.extend_low_i8x16_u(smR), scS = i16x8.extend_low_i8x16_u(smS) // i16 scales 0-7: i32 lane k holds 2k and 2k + 1
-  const iR = i32x4.add(i32x4.mul(aR, i32x4.shr_u(i32x4.shl(scR, 16), 16)), i32x4.mul(bR, i32x4.shr_u(scR, 16)))
-  const iS = i32x4.add(i32x4.mul(aS, i32x4.shr_u(i32x4.shl(scS, 16), 16)), i32x4.mul(bS, i32x4.shr_u(scS, 16)))
+  const hS = v128.load(b2)
+  const m63 = i32x4.shr_u(i32x4.eq(head, head), 26)
+  const bsA = v128.load(x, 544), bsB = v128.load(x, 560) // sums of the activations of sub-blocks 2k, 2k + 1 (i32)
+  const mR = i32x4.add(i32x4.mul(laneField(head, true, false, m63), bsA), i32x4.mul(laneField(head, true, true, m63), bsB))
+  const mS = i32x4.add(i32x4.mul(laneField(hS, true, false, m63), bsA), i32x4.mul(laneField(hS, true, true, m63), bsB))
+  const mins = foldPair(mR, mS) // imin r, r, s, s (halves)
+  const iR = i32x4.add(i32x4.mul(aR, laneField(head, false, false, m63)), i32x4.mul(bR, laneField(head, false, true, m63)))
+  const iS = i32x4.add(i32x4.mul(aS, laneField(hS, false, false, m63)), i32x4.mul(bS, laneField(hS, false, true, m63)))
   const acc = foldPair(i32x4.shr_s(iR, 8), i32x4.shr_s(iS, 8)) // exact: every product carries 256
   const ints = i32x4.add(i32x4.shuffle(acc, mins, 0, 4, 2, 6), i32x4.shuffle(acc, mins, 1, 5, 3, 7)) // isumR, iminR, isumS, iminS
-  const dd = halves(v128.load32_lane(b2, v128.load32_zero(b), 1), false) // dR, dminR, dS, dminS
+  const tR = i32x4.shr_u(head, 24), tS = i32x4.shr_u(hS, 24) // bytes of d, dmin
+  const h16 = v128.or(i32x4.shuffle(tR, tS, 0, 2, 4, 6), i32x4.shl(i32x4.shuffle(tR, tS, 1, 3, 5, 7), 8))
+  const dd = halves(i16x8.narrow_i32x4_u(h16, h16), false) // dR, dminR, dS, dminS
   const p = f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(ints))
   return f32x4.sub(f32x4.add(S, i32x4.shuffle(p, p, 0, 2, 0, 2)), i32x4.shuffle(p, p, 1, 3, 1, 3))
 }

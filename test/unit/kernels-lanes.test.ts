@@ -8,6 +8,7 @@
 import {expect} from 'chai'
 
 import {GGMLType} from '../../src/gguf/ggml-types.js'
+import {getScaleMinK4} from '../../src/kernels/k-common.js'
 import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
 import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
 import {quantizeRowQ4K} from '../../src/kernels/quantize-k.js'
@@ -77,7 +78,7 @@ describe('kernels: Q4_K in lane order', function () {
     arena.top = TestHeap.START
   })
 
-  it('q4k_lanes puts step t, lane k = bytes 4t .. 4t + 3 of group k of each block\'s nibbles, keeps the head, and goes back byte for byte', () => {
+  it('q4k_lanes puts step t, lane k = bytes 4t .. 4t + 3 of group k of each block\'s nibbles, the head in words of scales, mins and d, and goes back byte for byte', () => {
     const blocks = 5
     const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks, 31)
     const wp = alloc(w.length, 7)
@@ -85,7 +86,11 @@ describe('kernels: Q4_K in lane order', function () {
     k.q4k_lanes(wp, blocks, false)
     for (let b = 0; b < blocks; b++) {
       const at = b * Q4_K_BLOCK_BYTES
-      expect([...heap.subarray(wp + at, wp + at + 16)], `block ${b} head`).to.deep.equal([...w.subarray(at, at + 16)])
+      for (let k = 0; k < 4; k++) { // word k: sc[2k] | sc[2k + 1] << 6 | m[2k] << 12 | m[2k + 1] << 18 | byte k of d, dmin << 24
+        const [e, o] = [getScaleMinK4(2 * k, w, at + 4), getScaleMinK4(2 * k + 1, w, at + 4)]
+        const want = ((e & 63) | ((o & 63) << 6) | ((e >> 8) << 12) | ((o >> 8) << 18) | (w[at + k] << 24)) >>> 0
+        expect(view.getUint32(wp + at + 4 * k, true), `block ${b} head word ${k}`).to.equal(want)
+      }
       for (let t = 0; t < 8; t++) {
         for (let lane = 0; lane < 4; lane++) {
           for (let i = 0; i < 4; i++) {
@@ -98,7 +103,7 @@ describe('kernels: Q4_K in lane order', function () {
     expect(Buffer.from(heap.subarray(wp, wp + w.length)).equals(Buffer.from(w))).to.equal(true)
   })
 
-  it('quantize_q8kl and quantize_q8kly hold the values of quantize_q8kx and quantize_q8ky in lane order, with the same d and sums', () => {
+  it('quantize_q8kl and quantize_q8kly hold the values of quantize_q8kx and quantize_q8ky in lane order, with the same d and sums (Q8KLY: of sub-blocks as i32)', () => {
     const n = 3 * 256
     const x = gaussian(n, 32)
     x.fill(0, 256, 512) // an all-zero block
@@ -113,7 +118,12 @@ describe('kernels: Q4_K in lane order', function () {
       const o = b * Q8KX_BLOCK_BYTES
       for (const [from, to] of [[wide, lanes], [scaled, scaledLanes]]) {
         expect(view.getFloat32(to + o, true), `block ${b} d`).to.equal(view.getFloat32(from + o, true))
-        for (let s = 0; s < 24; s++) expect(view.getInt16(to + o + 528 + 2 * s, true), `block ${b} sum ${s}`).to.equal(view.getInt16(from + o + 528 + 2 * s, true))
+        for (let s = 0; s < 8; s++) expect(view.getInt16(to + o + 528 + 2 * s, true), `block ${b} sum ${s}`).to.equal(view.getInt16(from + o + 528 + 2 * s, true))
+        if (to === lanes) { // Q8KL: the 16-value sums as Q8KX
+          for (let s = 0; s < 16; s++) expect(view.getInt16(to + o + 544 + 2 * s, true), `block ${b} sum16 ${s}`).to.equal(view.getInt16(from + o + 544 + 2 * s, true))
+        } else { // Q8KLY: sub-block 2k's sum at 544 + 4k, 2k + 1's at 560 + 4k (i32)
+          for (let sb = 0; sb < 8; sb++) expect(view.getInt32(to + o + 544 + 16 * (sb & 1) + 4 * (sb >> 1), true), `block ${b} sub-block ${sb}`).to.equal(view.getInt16(from + o + 528 + 2 * sb, true))
+        }
         const seen = new Set<number>()
         for (let sb = 0; sb < 8; sb++) {
           for (let e = 0; e < 32; e++) {
