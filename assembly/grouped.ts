@@ -7,7 +7,7 @@
  * chunk to chunk in the output, so the block order, and every result, stays the plain kernels'.
  */
 import {passStart, POS_PASS} from './common'
-import {q4kPassN} from './q4_k'
+import {FileOrder, LaneOrder, q4kPassN} from './q4_k'
 import {q6kPassN} from './q6_k'
 import {actBlockBytes, rowsPair} from './rows_pair'
 
@@ -61,13 +61,13 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 }
 
 /**
- * nPos positions of a grouped Q4_K (Q6 false; with L in lane order against Q8KL) or Q6_K matrix against Q8KX activations, in the
+ * nPos positions of a grouped Q4_K (Q6 false; with O = LaneOrder in lane order against Q8KL) or Q6_K matrix against Q8KX activations, in the
  * passes of the plain kernels (common.ts POS_PASS, two per sweep), each pass over one column chunk
  * of one row, starting from the row's sums so far after the first chunk. (kernels_relaxed.ts has
  * the same sweep for the relaxed passes: one sweep choosing its pass by flags made the builds take
  * minutes; see there.)
  */
-@inline function groupedPasses(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool, L: bool): void {
+@inline function groupedPasses<O>(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, Q6: bool): void {
   const blockBytes: usize = Q6 ? 210 : 144
   const nb = <usize>rowBytes / blockBytes
   const xs = nb * 576
@@ -90,8 +90,8 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
             q6kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
             if (pC > pB) q6kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
           } else {
-            q4kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0, L)
-            if (pC > pB) q4kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0, L)
+            q4kPassN<O>(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
+            if (pC > pB) q4kPassN<O>(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
           }
         }
       }
@@ -101,7 +101,7 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 
 /** q4k_matmul for a grouped matrix, rows a whole number of groups but for the matrix's last: equal to vecDotQ4KQ8K bit for bit. */
 export function q4k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false, false)
+  groupedPasses<FileOrder>(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
 }
 
 /** q4k_matvec_y for a grouped matrix (one position, Q8KY activations). */
@@ -112,12 +112,12 @@ export function q4k_matvec_y_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usiz
 /** q6k_matmul for a grouped matrix (as q4k_matmul_g; one position block by block, as in q6k_matmul). */
 export function q6k_matmul_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true, false, false)
-  else groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true, false)
+  else groupedPasses<FileOrder>(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
 }
 
 /** q4k_matmul_g for a matrix in lane order against Q8KL activations (q4_k_lanes.ts). */
 export function q4k_matmul_l_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  groupedPasses(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false, true)
+  groupedPasses<LaneOrder>(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
 }
 
 /** q4k_matvec_y_g for a matrix in lane order (one position, Q8KLY activations). */

@@ -50,6 +50,15 @@ import {rowsPair} from './rows_pair'
  * chunk's scaled sum is divided by 256 once (bound: q4kChunkPair).
  */
 
+/**
+ * The block order of the batched pass as a type parameter (q4kPass<FileOrder> or <LaneOrder>): asc
+ * folds sizeof<O>() where it did not fold a bool passed down through the inlined calls, which left
+ * both orders' code in all 32 copies of the pass for Binaryen to remove (the relaxed build took
+ * 59 s instead of 31).
+ */
+export type FileOrder = u8
+export type LaneOrder = u16
+
 /** Each i32 lane's low 16 bits in both halves of it (v: values < 2^16). */
 @inline function pairUp(v: v128): v128 {
   return v128.or(v, i32x4.shl(v, 16))
@@ -156,12 +165,13 @@ import {rowsPair} from './rows_pair'
  * of nibbles (16-bit lane j: values 2j, 2j + 1 of a group of sub-block A in its low nibbles, of B
  * in the high ones) become four i16 vectors (A evens, A odds, B evens, B odds) times their scale
  * (q * sc <= 945; a block's 256 products with |x| <= 127 sum within i32), dotted with each
- * position: integer sums exact, so any order gives vecDotQ4KQ8K's isum. With L, the row is in lane
+ * position: integer sums exact, so any order gives vecDotQ4KQ8K's isum. With O = LaneOrder (L), the row is in lane
  * order against Q8KL activations (q4_k_lanes.ts): the same steps and places, each 16 bytes holding
  * all four pairs of sub-blocks, so the scales are one pair of vectors for the whole block, taken
  * with the mins, d and dmin from the head in lane order.
  */
-@inline function q4kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool, L: bool): void {
+@inline function q4kPass<O>(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool): void {
+  const L = sizeof<O>() == sizeof<LaneOrder>()
   let f0 = more ? loadPass(o, os, P, 0) : f32x4.splat(0) // sumf of positions 0-3 (with more: the sums so far)
   let f1 = more && P > 4 ? loadPass(o, os, P, 1) : f32x4.splat(0) // and 4-7
   const m = i16x8.splat(0x000f)
@@ -242,16 +252,16 @@ import {rowsPair} from './rows_pair'
 }
 
 /** q4kPass for n (1..8) positions: one compiled pass per count (inlined: see the speed notes). */
-@inline export function q4kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool, L: bool): void {
+@inline export function q4kPassN<O>(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool): void {
   switch (n) {
-    case 1: { q4kPass(w, nb, x, xs, o, os, 1, more, L); break }
-    case 2: { q4kPass(w, nb, x, xs, o, os, 2, more, L); break }
-    case 3: { q4kPass(w, nb, x, xs, o, os, 3, more, L); break }
-    case 4: { q4kPass(w, nb, x, xs, o, os, 4, more, L); break }
-    case 5: { q4kPass(w, nb, x, xs, o, os, 5, more, L); break }
-    case 6: { q4kPass(w, nb, x, xs, o, os, 6, more, L); break }
-    case 7: { q4kPass(w, nb, x, xs, o, os, 7, more, L); break }
-    default: { q4kPass(w, nb, x, xs, o, os, 8, more, L); break }
+    case 1: { q4kPass<O>(w, nb, x, xs, o, os, 1, more); break }
+    case 2: { q4kPass<O>(w, nb, x, xs, o, os, 2, more); break }
+    case 3: { q4kPass<O>(w, nb, x, xs, o, os, 3, more); break }
+    case 4: { q4kPass<O>(w, nb, x, xs, o, os, 4, more); break }
+    case 5: { q4kPass<O>(w, nb, x, xs, o, os, 5, more); break }
+    case 6: { q4kPass<O>(w, nb, x, xs, o, os, 6, more); break }
+    case 7: { q4kPass<O>(w, nb, x, xs, o, os, 7, more); break }
+    default: { q4kPass<O>(w, nb, x, xs, o, os, 8, more); break }
   }
 }
 
@@ -262,11 +272,11 @@ import {rowsPair} from './rows_pair'
  * (see common.ts); the engine runs one position on q4k_matvec_y.
  */
 export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  q4kSweep(wPtr, rowBytes, rows, xPtr, nPos, outPtr, false)
+  q4kSweep<FileOrder>(wPtr, rowBytes, rows, xPtr, nPos, outPtr)
 }
 
-/** q4k_matmul's sweep; with L over rows in lane order against Q8KL (q4_k_lanes.ts q4k_matmul_l). */
-@inline export function q4kSweep(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize, L: bool): void {
+/** q4k_matmul's sweep; with O = LaneOrder over rows in lane order against Q8KL (q4_k_lanes.ts q4k_matmul_l). */
+@inline export function q4kSweep<O>(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 144)
   const rb = <usize>rowBytes
   const xs = nb * 576
@@ -276,8 +286,8 @@ export function q4k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
     const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
     for (let r = 0; r < rows; r++) {
       const w = wPtr + <usize>r * rb
-      q4kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA, false, L)
-      if (pC > pB) q4kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB, false, L)
+      q4kPassN<O>(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA, false)
+      if (pC > pB) q4kPassN<O>(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB, false)
     }
   }
 }

@@ -23,7 +23,7 @@
  * instead of the file's packing (the mins' dot in i32 against Q8KLY's sums): 11.5-11.6 -> 12.2 GB/s.
  */
 import {foldPair, halves, pin} from './common'
-import {q4kDotsA, q4kDotsB, q4kScales, q4kSweep} from './q4_k'
+import {LaneOrder, q4kDotsA, q4kDotsB, q4kScales, q4kSweep} from './q4_k'
 import {rowsPair} from './rows_pair'
 
 /** Stores the 4 x 4 transpose (of 32-bit words) of v0 .. v3 at b + o0 .. b + o3. */
@@ -178,5 +178,5 @@ export function q4k_matvec_l(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize,
 
 /** q4k_matmul for a matrix in lane order against Q8KL activations: equal to vecDotQ4KQ8K bit for bit. */
 export function q4k_matmul_l(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
-  q4kSweep(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
+  q4kSweep<LaneOrder>(wPtr, rowBytes, rows, xPtr, nPos, outPtr)
 }
