@@ -43,7 +43,7 @@ import {attention} from './attention.js'
 import {type KernelsInUse, type Matmul, matmulRows} from './matmul.js'
 import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
-import {groupWideMatrices, placeQ4KLanes, setLaneOrder} from './weight-layouts.js'
+import {groupWideMatrices, q4kMatrices, setLaneOrder} from './weight-layouts.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
 /** Most positions in one job. */
@@ -107,7 +107,8 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const byteMinCols = o.byteMinCols ?? BYTE_ACTIVATION_MIN_COLS
   const relaxed = o.relaxedSimd ?? false
   const grouped = groupWideMatrices(weights, mats)
-  const lanes = placeQ4KLanes(weights, mats, !relaxed)
+  const q4k = q4kMatrices(weights, mats)
+  const lanes = relaxed ? new Set<WeightTensor>() : q4k
   // Per region: the widest input, and the widest of each prepared format with its positions.
   const regions = new Map<number, {maxCols: number; formats: Map<ActivationFormat, number>}>()
   for (const m of mats) {
@@ -137,6 +138,7 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const memories = [...weights.arena.memories, ...state.memories.map((m) => m.memory)]
   const pool = await ComputePool.create({threads: o.threads, memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
   const stateMemories = inWasm ? weights.arena.memories.length : undefined
+  for (const m of q4k) setLaneOrder(m, !relaxed, pool.main.kernelsOf(m.slice.region)) // at load, not in the first product
   return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, lanes, relaxed, stateMemories)
 }
 

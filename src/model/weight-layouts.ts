@@ -8,7 +8,7 @@
  */
 import {GGMLType} from '../gguf/ggml-types.js'
 import {groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
-import {instantiateWasmKernels, type WasmKernelExports} from '../kernels/wasm/kernels-wasm.js'
+import type {WasmKernelExports} from '../kernels/wasm/kernels-wasm.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
 const inGroupedLayout = new WeakSet<WeightTensor>()
@@ -35,30 +35,20 @@ export function groupWideMatrices(w: ModelWeights, mats: readonly WeightTensor[]
 }
 
 /**
- * Puts every Q4_K matrix in `mats` into lane order (lanes true: the base build's kernels, whose
- * one-position kernel runs 5% faster on it) or back into file order (false: the relaxed-SIMD
- * kernels read that), in place, on one WebAssembly instance per memory. Returns the matrices in
- * lane order.
+ * The Q4_K matrices of `mats` that have an order to keep: all but the token embedding. The base
+ * build's kernels read them in lane order (its one-position kernel runs 11% faster on it), the
+ * relaxed-SIMD kernels in file order; setLaneOrder puts them in either.
  */
-export function placeQ4KLanes(w: ModelWeights, mats: readonly WeightTensor[], lanes: boolean): Set<WeightTensor> {
-  const placed = new Set<WeightTensor>()
-  const instances = new Map<number, WasmKernelExports>()
-  for (const m of mats) {
-    if (m.type !== GGMLType.Q4_K || m === w.tokenEmbd) continue
-    const region = m.slice.region
-    let k = instances.get(region)
-    if (!k) instances.set(region, k = instantiateWasmKernels(w.arena.memories[region]))
-    setLaneOrder(m, lanes, k)
-    if (lanes) placed.add(m)
-  }
-  return placed
+export function q4kMatrices(w: ModelWeights, mats: readonly WeightTensor[]): Set<WeightTensor> {
+  return new Set(mats.filter((m) => m.type === GGMLType.Q4_K && m !== w.tokenEmbd))
 }
 
 /**
  * Puts the Q4_K matrix m into lane order or file order, if it is not already, with k (an instance
- * over the memory m lies in). A FastMatmul calls this before each product, so that fast kernels of
- * both builds made over the same weights (tests do) each find the order they read; in use there is
- * one kind per loaded model, and this finds the order already right.
+ * over the memory m lies in). A FastMatmul calls this for all of them when it is made, and again
+ * before each product, so that fast kernels of both builds made over the same weights (tests do)
+ * each find the order they read; in use there is one kind per loaded model, and the second call
+ * finds the order already right.
  */
 export function setLaneOrder(m: WeightTensor, lanes: boolean, k: WasmKernelExports): void {
   if (inLaneOrder.has(m) === lanes) return
