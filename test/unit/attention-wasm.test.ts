@@ -29,8 +29,7 @@ function compare(d: Shape, len: number, seed: number, sigma = 1): {relErr: numbe
   const {heads, kvHeads, headDim, headDimV} = d
   const group = heads / kvHeads, kvDim = kvHeads * headDim, kvDimV = kvHeads * headDimV
   const q = gaussian(heads * headDim, seed, sigma), keys = gaussian(len * kvDim, seed + 1, sigma), values = gaussian(len * kvDimV, seed + 2)
-  const put = (a: Float32Array): number => arena.put(new Uint8Array(a.buffer))
-  const qp = put(q), kp = put(keys), vp = put(values)
+  const qp = arena.putFloats(q), kp = arena.putFloats(keys), vp = arena.putFloats(values)
   const outBytes = heads * headDimV * 4
   const op = arena.alloc(outBytes + 64), ap = arena.alloc(len * 16 + 64)
   heap.fill(0xa5, op, op + outBytes + 64)

@@ -10,11 +10,10 @@ import {expect} from 'chai'
 import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {getScaleMinK4} from '../../src/kernels/k-common.js'
 import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
-import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
 import {quantizeRowQ4K} from '../../src/kernels/quantize-k.js'
 import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
 import {createSharedMemory, instantiateWasmKernels, Q8KX_BLOCK_BYTES, requireWasmKernel, wasmKernelFor, type WasmKernelExports} from '../../src/kernels/wasm/kernels-wasm.js'
-import {gaussian, putU16, randomQuantRows, TestHeap} from './kernels-support.js'
+import {extremeActivations, gaussian, putU16, randomQuantRows, referenceDots, setExtremeQ4K, TestHeap} from './kernels-support.js'
 
 const memory = createSharedMemory(32 << 20)
 const heap = new Uint8Array(memory.buffer)
@@ -37,20 +36,14 @@ function q8klAt(sb: number, e: number): number {
 
 /** Q4_K weights put in lane order in the test memory (file-order rows `w`), at a misaligned offset. */
 function laneRows(w: Uint8Array, misalign = 3): number {
-  const wp = alloc(w.length, misalign)
-  heap.set(w, wp)
+  const wp = arena.put(w, misalign)
   k.q4k_lanes(wp, w.length / Q4_K_BLOCK_BYTES, false)
   return wp
 }
 
-/** vecDotQ4KQ8K of each row of w against each position of x: [position][row]. */
+/** vecDotQ4KQ8K of each row of w (file order) against each position of x: [position][row]. */
 function reference(w: Uint8Array, rows: number, x: Float32Array, n: number, nPos: number): number[][] {
-  const q8 = new Uint8Array((n / 256) * Q8_K_BLOCK_BYTES)
-  const rowBytes = (n / 256) * Q4_K_BLOCK_BYTES
-  return Array.from({length: nPos}, (_, p) => {
-    quantizeRowQ8K(x, p * n, n, q8, 0)
-    return Array.from({length: rows}, (_, r) => vecDotQ4KQ8K(w, r * rowBytes, n, q8, 0))
-  })
+  return referenceDots(vecDotQ4KQ8K, Q4_K_BLOCK_BYTES, w, rows, n, x, nPos)
 }
 
 /** Runs the lane-order kernel for nPos positions over rows [r0, r1) of the matrix at wp; [position][row]. */
@@ -62,12 +55,8 @@ function runLanes(wp: number, rowBytes: number, r0: number, r1: number, xp: numb
   const rows = r1 - r0
   const out = alloc(4 * rows * nPos)
   kernel.matmul(k, wp + r0 * rowBytes, rowBytes, rows, kernel.prepare(k, xp, n, nPos, alloc(kernel.activationBytes(n) * nPos, 16)), nPos, out)
-  const got = new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)
+  const got = arena.floatsAt(out, rows * nPos)
   return Array.from({length: nPos}, (_, p) => [...got.subarray(p * rows, (p + 1) * rows)])
-}
-
-function putFloats(v: Float32Array): number {
-  return arena.put(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
 }
 
 describe('kernels: Q4_K in lane order', function () {
@@ -108,7 +97,7 @@ describe('kernels: Q4_K in lane order', function () {
     const x = gaussian(n, 32)
     x.fill(0, 256, 512) // an all-zero block
     x[512 + 12] = -9 // the extreme, negative, where the factor is 256: -127 x 256 must still fit
-    const xp = putFloats(x)
+    const xp = arena.putFloats(x)
     const [wide, scaled, lanes, scaledLanes] = [0, 1, 2, 3].map(() => alloc(3 * Q8KX_BLOCK_BYTES))
     k.quantize_q8kx(xp, n, wide)
     k.quantize_q8ky(xp, n, scaled)
@@ -147,7 +136,7 @@ describe('kernels: Q4_K in lane order', function () {
       const wp = laneRows(w)
       const maxPos = 33
       const x = gaussian(n * maxPos, 42 + blocks, 1.5)
-      const xp = putFloats(x)
+      const xp = arena.putFloats(x)
       const want = reference(w, rows, x, n, maxPos)
       const mark = arena.top
       for (const nPos of [...Array.from({length: 20}, (_, i) => i + 1), 33]) {
@@ -167,7 +156,7 @@ describe('kernels: Q4_K in lane order', function () {
     const wp = laneRows(grouped)
     const maxPos = 17
     const x = gaussian(n * maxPos, 52, 1.2)
-    const xp = putFloats(x)
+    const xp = arena.putFloats(x)
     const want = reference(w, rows, x, n, maxPos)
     for (const nPos of [1, 2, 9, 17]) {
       const mark = arena.top
@@ -182,24 +171,12 @@ describe('kernels: Q4_K in lane order', function () {
     const specials = [0x7c00, 0xfc00, 0x8000, 0x7bff, 0x0001, 0x03ff, 0x7e00, 0x3c00]
     const blocks = 3, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, rows = 4 + specials.length
     const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 60)
-    for (let r = 0; r < 4; r++) { // rows 0-3: every scale and min 63, every nibble 15
-      for (let b = 0; b < blocks; b++) {
-        const at = r * rowBytes + b * Q4_K_BLOCK_BYTES
-        w.fill(0xff, at + 4, at + 144)
-        putU16(w, at, 0x3c00)
-        putU16(w, at + 2, r < 2 ? 0x3c00 : 0)
-      }
-    }
+    setExtremeQ4K(w, blocks) // rows 0-3: every scale and min 63, every nibble 15
     specials.forEach((h, i) => putU16(w, (4 + i) * rowBytes + (i % 2 === 0 ? Q4_K_BLOCK_BYTES : 2), h)) // d of a second block, or dmin of a first
     const wp = laneRows(w)
     const nPos = 3
-    const x = new Float32Array(n * nPos)
-    for (let i = 0; i < n; i++) {
-      x[i] = 1 // all -127 once quantized
-      x[n + i] = i % 2 === 0 ? 1 : -1
-      x[2 * n + i] = (i >> 4) % 2 === 0 ? -1 : 1
-    }
-    const xp = putFloats(x)
+    const x = extremeActivations(n)
+    const xp = arena.putFloats(x)
     const want = reference(w, rows, x, n, nPos)
     expect(Math.abs(want[0][0])).to.be.greaterThan(1e5)
     expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)

@@ -20,7 +20,7 @@ import {
   createSharedMemory, instantiateWasmKernels, Q8KB_BLOCK_BYTES, RELAXED_WASM_PATH, requireWasmKernel, WASM_PATH, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
 import {validatesWithoutFlags} from '../support/runtime.js'
-import {gaussian, putU16, randomQuantRows, TestHeap} from './kernels-support.js'
+import {gaussian, putU16, randomQuantRows, referenceDots, TestHeap} from './kernels-support.js'
 
 const memory = createSharedMemory(48 << 20)
 const heap = new Uint8Array(memory.buffer)
@@ -44,11 +44,7 @@ const cases: Case[] = [
 
 /** Each row of the matrix w (rows of n values) . each of nPos positions of x, as c.vecDot: [position][row]. */
 function reference(c: Case, w: Uint8Array, rows: number, n: number, x: Float32Array, nPos: number): number[][] {
-  const q8 = new Uint8Array((n / 256) * Q8_K_BLOCK_BYTES)
-  return Array.from({length: nPos}, (_, p) => {
-    quantizeRowQ8K(x, p * n, n, q8, 0)
-    return Array.from({length: rows}, (_, r) => c.vecDot(w, r * (n / 256) * c.blockBytes, n, q8, 0))
-  })
+  return referenceDots(c.vecDot, c.blockBytes, w, rows, n, x, nPos)
 }
 
 /** Rows of c's type: half random bytes (every bit pattern, sane fp16 scales), half quantized Gaussians. */
@@ -99,8 +95,7 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
     const n = 3 * 256
     const x = gaussian(n, 21, 2)
     x.fill(0, 256, 512) // an all-zero block
-    const xp = alloc(4 * n)
-    heap.set(new Uint8Array(x.buffer), xp)
+    const xp = arena.putFloats(x)
     const natural = alloc(3 * Q8KB_BLOCK_BYTES), bytes = alloc(3 * Q8KB_BLOCK_BYTES)
     k.quantize_q8kn(xp, n, natural)
     k.quantize_q8kb(xp, n, bytes)
@@ -139,10 +134,10 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
         const kernel = wasmKernelFor(c.type, {cols: n, nPos}, {relaxed: true})
         if (!kernel) throw new Error('no relaxed kernel')
         const wp = put(w, 5)
-        const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, nPos, alloc(kernel.activationBytes(n) * nPos, 16))
+        const act = kernel.prepare(k, arena.putFloats(x), n, nPos, alloc(kernel.activationBytes(n) * nPos, 16))
         const out = alloc(4 * rows * nPos)
         kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
-        expect([...new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)]).to.deep.equal(reference(c, w, rows, n, x, nPos).flat())
+        expect([...arena.floatsAt(out, rows * nPos)]).to.deep.equal(reference(c, w, rows, n, x, nPos).flat())
       })
     }
 
@@ -153,14 +148,14 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
       const want = reference(c, w, maxRows, n, x, maxPos)
       const kernel = requireWasmKernel(wasmKernelFor(c.type, {cols: n, nPos: 2}, {relaxed: true})?.id ?? -1)
       const wp = put(w, 7)
-      const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
+      const act = kernel.prepare(k, arena.putFloats(x), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
       const guard = 64
       for (const rows of [1, 3, 9]) {
         for (const nPos of [...Array.from({length: 20}, (_, i) => i + 1), 33]) {
           const out = alloc(4 * rows * nPos + 2 * guard) + guard
           heap.fill(0xa5, out - guard, out + 4 * rows * nPos + guard)
           kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
-          const got = new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)
+          const got = arena.floatsAt(out, rows * nPos)
           for (let p = 0; p < nPos; p++) {
             for (let r = 0; r < rows; r++) expect(got[p * rows + r], `${rows} rows, ${nPos} positions: row ${r} position ${p}`).to.equal(want[p][r])
           }
@@ -182,11 +177,11 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
       const want = reference(c, w, rows, n, x, 2)
       expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)
       const kernel = requireWasmKernel(wasmKernelFor(c.type, {cols: n, nPos: 1}, {relaxed: true})?.id ?? -1)
-      const wp = put(w), act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, 2, alloc(2 * kernel.activationBytes(n)))
+      const wp = put(w), act = kernel.prepare(k, arena.putFloats(x), n, 2, alloc(2 * kernel.activationBytes(n)))
       for (const nPos of [1, 2]) {
         const out = alloc(4 * rows * nPos)
         kernel.matmul(k, wp, rowBytes, rows, act, nPos, out)
-        expect([...new Float32Array(heap.slice(out, out + 4 * rows * nPos).buffer)], `${nPos} position(s)`).to.deep.equal(want.slice(0, nPos).flat())
+        expect([...arena.floatsAt(out, rows * nPos)], `${nPos} position(s)`).to.deep.equal(want.slice(0, nPos).flat())
       }
     })
 
@@ -201,7 +196,7 @@ describe('kernels: relaxed SIMD (--relaxed-simd) vs reference', function () {
       const want = reference(c, w, rows, n, x, maxPos)
       const kernel = wasmKernelFor(c.type, {cols: n, nPos: 1}, {byteMinCols: 0, grouped: true, relaxed: true})
       if (!kernel) throw new Error('no relaxed grouped kernel')
-      const act = kernel.prepare(k, put(new Uint8Array(x.buffer)), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
+      const act = kernel.prepare(k, arena.putFloats(x), n, maxPos, alloc(kernel.activationBytes(n) * maxPos, 16))
       for (const nPos of [1, 2, 9, 17]) {
         for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
           const out = alloc(4 * (r1 - r0) * nPos)

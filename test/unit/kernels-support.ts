@@ -1,5 +1,6 @@
 /** Helpers for the kernel tests: a seeded generator and error measures. Not a test file itself. */
 import {f32ToFp16} from '../../src/kernels/fp16.js'
+import {Q8_K_BLOCK_BYTES, quantizeRowQ8K} from '../../src/kernels/q8_k.js'
 
 /** mulberry32: a small seeded generator of uniform floats in [0, 1). */
 export function rng(seed: number): () => number {
@@ -47,6 +48,54 @@ export class TestHeap {
     this.heap.set(bytes, at)
     return at
   }
+
+  /** Copies the floats of v in (put's offset). */
+  putFloats(v: Float32Array, misalign = 0): number {
+    return this.put(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), misalign)
+  }
+
+  /** A copy of the n floats at `at`. */
+  floatsAt(at: number, n: number): Float32Array {
+    return new Float32Array(this.heap.slice(at, at + 4 * n).buffer)
+  }
+}
+
+/** A Q*_K x Q8_K reference dot (vecDotQ4KQ8K, vecDotQ6KQ8K). */
+type KDot = (w: Uint8Array, wOffset: number, n: number, y: Uint8Array, yOffset: number) => number
+
+/** Each row of the matrix w (rows of n values in blocks of blockBytes) . each of nPos positions of x, as vecDot: [position][row]. */
+export function referenceDots(vecDot: KDot, blockBytes: number, w: Uint8Array, rows: number, n: number, x: Float32Array, nPos: number): number[][] {
+  const q8 = new Uint8Array((n / 256) * Q8_K_BLOCK_BYTES)
+  return Array.from({length: nPos}, (_, p) => {
+    quantizeRowQ8K(x, p * n, n, q8, 0)
+    return Array.from({length: rows}, (_, r) => vecDot(w, r * (n / 256) * blockBytes, n, q8, 0))
+  })
+}
+
+/**
+ * Q4_K blocks at their integer extremes in rows 0-3 of w (rows of `blocks` blocks): every scale
+ * and min 63, every nibble 15, d 1, dmin 1 in rows 0-1 and 0 in rows 2-3.
+ */
+export function setExtremeQ4K(w: Uint8Array, blocks: number): void {
+  for (let r = 0; r < 4; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const at = (r * blocks + b) * 144
+      w.fill(0xff, at + 4, at + 144)
+      putU16(w, at, 0x3c00)
+      putU16(w, at + 2, r < 2 ? 0x3c00 : 0)
+    }
+  }
+}
+
+/** Three positions of n activations that quantize to magnitude 127: all -127, alternating, and alternating by 16. */
+export function extremeActivations(n: number): Float32Array {
+  const x = new Float32Array(n * 3)
+  for (let i = 0; i < n; i++) {
+    x[i] = 1 // all -127 once quantized
+    x[n + i] = i % 2 === 0 ? 1 : -1
+    x[2 * n + i] = (i >> 4) % 2 === 0 ? -1 : 1
+  }
+  return x
 }
 
 /** Random k-quant / Q8_0 rows: random bytes (every nibble and scale pattern) with sane fp16 scales at the offsets halfAt of each block. */

@@ -23,7 +23,7 @@ import {
   WASM_PATH, wasmFloatKernelFor, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
 import {columnChunks, groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
-import {gaussian, putU16, randomQuantRows, TestHeap} from './kernels-support.js'
+import {extremeActivations, gaussian, putU16, randomQuantRows, referenceDots, setExtremeQ4K, TestHeap} from './kernels-support.js'
 
 /** Float path: |fast - reference| / sum |w x| (f32 lanes vs the reference's f64 sum). */
 const MAX_FLOAT_REL = 1e-5
@@ -34,12 +34,6 @@ let k: WasmKernelExports
 
 const arena = new TestHeap(heap)
 const alloc = (bytes: number, misalign = 0): number => arena.alloc(bytes, misalign)
-function putFloats(v: Float32Array, misalign = 0): number {
-  return arena.put(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), misalign)
-}
-function floatsAt(at: number, n: number): Float32Array {
-  return new Float32Array(heap.slice(at, at + 4 * n).buffer)
-}
 
 describe('kernels: WebAssembly SIMD vs reference', function () {
   before(() => {
@@ -85,7 +79,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const x = gaussian(n, 1, 3)
     x.fill(0, 512, 768)
     x[1000] = -50 // a negative extreme
-    const xp = putFloats(x, 4)
+    const xp = arena.putFloats(x, 4)
     const out = alloc(5 * Q8_K_BLOCK_BYTES, 3)
     k.quantize_q8k(xp, n, out)
     const ref = new Uint8Array(5 * Q8_K_BLOCK_BYTES)
@@ -101,7 +95,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     x[256 + 40] = -9
     x[256 + 200] = 9
     x[n - 1] = 7.5
-    const xp = putFloats(Float32Array.from([...x, ...new Array<number>(64).fill(1e6)]))
+    const xp = arena.putFloats(Float32Array.from([...x, ...new Array<number>(64).fill(1e6)]))
     const out = alloc(3 * Q8KX_BLOCK_BYTES)
     k.quantize_q8kx(xp, n, out)
     const ref = new Uint8Array(3 * Q8_K_BLOCK_BYTES)
@@ -127,7 +121,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const n = 3 * 256
     const x = gaussian(n, 5)
     x.fill(0, 256, 512) // an all-zero block
-    const xp = putFloats(x)
+    const xp = arena.putFloats(x)
     const wide = alloc(3 * Q8KX_BLOCK_BYTES)
     const bytes = alloc(3 * Q8KB_BLOCK_BYTES)
     heap.fill(0x5a, bytes, bytes + 3 * Q8KB_BLOCK_BYTES)
@@ -147,7 +141,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const x = gaussian(n, 6)
     x.fill(0, 256, 512) // an all-zero block
     x[40] = -9 // the extreme, negative: a value of -127 x 256 must still fit
-    const xp = putFloats(x)
+    const xp = arena.putFloats(x)
     const wide = alloc(3 * Q8KX_BLOCK_BYTES)
     const scaled = alloc(3 * Q8KX_BLOCK_BYTES)
     k.quantize_q8kx(xp, n, wide)
@@ -203,14 +197,14 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         const wp = alloc(w.length, 5)
         heap.set(w, wp)
         const x = gaussian(n * nPos, 4 + blocks)
-        const xp = putFloats(x)
+        const xp = arena.putFloats(x)
         const kernel = wasmKernelFor(type, {cols: n, nPos}, {byteMinCols: byteActs ? 0 : BYTE_ACTIVATION_MIN_COLS})
         if (!kernel) throw new Error(`no kernel for ${name}`)
         expect(kernel.format).to.equal(format)
         const act = alloc(kernel.activationBytes(n) * nPos, 16)
         const out = alloc(4 * rows * nPos)
         kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, nPos, act), nPos, out)
-        const got = floatsAt(out, rows * nPos)
+        const got = arena.floatsAt(out, rows * nPos)
         const q8 = new Uint8Array((n / 256) * Q8_K_BLOCK_BYTES)
         for (let p = 0; p < nPos; p++) {
           quantizeRowQ8K(x, p * n, n, q8, 0)
@@ -239,7 +233,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
       const maxPos = 33
       const kernel = requireWasmKernel(type)
       const x = gaussian(n * maxPos, 60 + blocks, 1.5)
-      const xp = putFloats(x)
+      const xp = arena.putFloats(x)
       const act = alloc(kernel.activationBytes(n) * maxPos, 16)
       const q = new Uint8Array((n / blockValues) * refBlockBytes)
       const want: number[][] = [] // [position][row], for the largest row count
@@ -258,7 +252,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
           const out = alloc(4 * rows * nPos + 2 * guard) + guard
           heap.fill(0xa5, out - guard, out + 4 * rows * nPos + guard)
           kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, nPos, act), nPos, out)
-          const got = floatsAt(out, rows * nPos)
+          const got = arena.floatsAt(out, rows * nPos)
           for (let p = 0; p < nPos; p++) {
             for (let r = 0; r < rows; r++) expect(got[p * rows + r], `${rows} rows, ${nPos} positions: row ${r} position ${p}`).to.equal(want[p][r])
           }
@@ -309,12 +303,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
       heap.set(grouped, wp)
       const maxPos = 17
       const x = gaussian(n * maxPos, 91, 1.2)
-      const xp = putFloats(x)
-      const q8 = new Uint8Array(blocks * Q8_K_BLOCK_BYTES)
-      const want = Array.from({length: maxPos}, (_, p) => {
-        quantizeRowQ8K(x, p * n, n, q8, 0)
-        return Array.from({length: rows}, (_, r) => vecDot(w, r * rowBytes, n, q8, 0))
-      })
+      const xp = arena.putFloats(x)
+      const want = referenceDots(vecDot, blockBytes, w, rows, n, x, maxPos)
       for (const nPos of [1, 2, 9, 17]) {
         const kernel = wasmKernelFor(type, {cols: n, nPos}, {byteMinCols: 0, grouped: true})
         if (!kernel) throw new Error(`no kernel for ${name}`)
@@ -325,7 +315,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
           const out = alloc(4 * (r1 - r0) * nPos)
           kernel.matmul(k, wp + r0 * rowBytes, rowBytes, r1 - r0, act, nPos, out)
-          const got = floatsAt(out, (r1 - r0) * nPos)
+          const got = arena.floatsAt(out, (r1 - r0) * nPos)
           for (let p = 0; p < nPos; p++) {
             for (let r = r0; r < r1; r++) expect(got[p * (r1 - r0) + r - r0], `${nPos} position(s): row ${r} position ${p}`).to.equal(want[p][r])
           }
@@ -351,8 +341,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         if (!kernel) throw new Error(`no float kernel for ${name}`)
         const act = alloc(kernel.activationBytes(n) * nPos)
         const out = alloc(4 * rows * nPos)
-        kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, putFloats(x), n, nPos, act), nPos, out)
-        const got = floatsAt(out, rows * nPos)
+        kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, arena.putFloats(x), n, nPos, act), nPos, out)
+        const got = arena.floatsAt(out, rows * nPos)
         const deq = new Float32Array(n)
         for (let r = 0; r < rows; r++) {
           dequantize(w, r * rowBytes, n, deq, 0)
@@ -378,8 +368,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const kernel = requireWasmKernel(GGMLType.Q8_0)
     const act = alloc(kernel.activationBytes(n) * nPos)
     const out = alloc(4 * rows * nPos)
-    kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, putFloats(x), n, nPos, act), nPos, out)
-    const got = floatsAt(out, rows * nPos)
+    kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, arena.putFloats(x), n, nPos, act), nPos, out)
+    const got = arena.floatsAt(out, rows * nPos)
     const q8 = new Uint8Array(blocks * Q8_0_BLOCK_BYTES)
     for (let p = 0; p < nPos; p++) {
       quantizeRowQ8_0(x, p * n, n, q8, 0)
@@ -415,8 +405,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         const x = gaussian(cols * nPos, 31)
         const kernel = requireWasmKernel(type)
         const out = alloc(4 * rows * nPos)
-        kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, putFloats(x, 4), cols, nPos, 0), nPos, out)
-        const got = floatsAt(out, rows * nPos)
+        kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, arena.putFloats(x, 4), cols, nPos, 0), nPos, out)
+        const got = arena.floatsAt(out, rows * nPos)
         for (let p = 0; p < nPos; p++) {
           for (let r = 0; r < rows; r++) {
             const ref = dotRow(w, r * rowBytes, cols, x, p * cols)
@@ -437,14 +427,11 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     it(`${name} blocks at their largest weights and scales against activations of magnitude 127 give the reference sums (every kernel)`, () => {
       const blocks = 3, n = 256 * blocks, rowBytes = blocks * blockBytes, rows = 5
       const w = randomQuantRows(blockBytes, type === GGMLType.Q4_K ? [0, 2] : [208], blocks * rows, 91)
-      for (let r = 0; r < 4; r++) { // rows 0-3 extreme (Q6_K: scales 127 in rows 0, 2, -128 in rows 1, 3); row 4 random
-        for (let b = 0; b < blocks; b++) {
-          const at = r * rowBytes + b * blockBytes
-          if (type === GGMLType.Q4_K) {
-            w.fill(0xff, at + 4, at + 144) // scales and mins 63, every nibble 15
-            putU16(w, at, 0x3c00)
-            putU16(w, at + 2, r < 2 ? 0x3c00 : 0)
-          } else {
+      if (type === GGMLType.Q4_K) setExtremeQ4K(w, blocks) // rows 0-3 extreme; row 4 random
+      else {
+        for (let r = 0; r < 4; r++) { // rows 0-3 extreme: scales 127 in rows 0, 2, -128 in rows 1, 3; row 4 random
+          for (let b = 0; b < blocks; b++) {
+            const at = r * rowBytes + b * blockBytes
             w.fill(0xff, at, at + 192) // every value 63
             w.fill(r % 2 === 0 ? 0x7f : 0x80, at + 192, at + 208)
             putU16(w, at + 208, 0x3c00)
@@ -454,19 +441,9 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
       const wp = alloc(w.length, 3)
       heap.set(w, wp)
       const nPos = 3
-      const x = new Float32Array(n * nPos)
-      for (let i = 0; i < n; i++) {
-        x[i] = 1 // all -127 once quantized
-        x[n + i] = i % 2 === 0 ? 1 : -1
-        x[2 * n + i] = (i >> 4) % 2 === 0 ? -1 : 1
-      }
-      const xp = putFloats(x)
-      const q8 = new Uint8Array(blocks * Q8_K_BLOCK_BYTES)
-      const vecDot = type === GGMLType.Q4_K ? vecDotQ4KQ8K : vecDotQ6KQ8K
-      const want = Array.from({length: nPos}, (_, p) => {
-        quantizeRowQ8K(x, p * n, n, q8, 0)
-        return Array.from({length: rows}, (_, r) => vecDot(w, r * rowBytes, n, q8, 0))
-      })
+      const x = extremeActivations(n)
+      const xp = arena.putFloats(x)
+      const want = referenceDots(type === GGMLType.Q4_K ? vecDotQ4KQ8K : vecDotQ6KQ8K, blockBytes, w, rows, n, x, nPos)
       expect(Math.abs(want[0][0])).to.be.greaterThan(1e5)
       const kernels = [1, nPos].flatMap((np) => [0, BYTE_ACTIVATION_MIN_COLS].map((minCols) => [np, wasmKernelFor(type, {cols: n, nPos: np}, {byteMinCols: minCols})] as const))
       const formats = [...new Set(kernels.map(([, kernel]) => kernel?.format))].sort()
@@ -475,7 +452,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
         if (!kernel) throw new Error(`no ${name} kernel`)
         const out = alloc(4 * rows * np)
         kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, np, alloc(kernel.activationBytes(n) * np, 16)), np, out)
-        const got = floatsAt(out, rows * np)
+        const got = arena.floatsAt(out, rows * np)
         for (let p = 0; p < np; p++) expect([...got.subarray(p * rows, (p + 1) * rows)], `${kernel.format}, position ${p}`).to.deep.equal(want[p])
       }
     })
@@ -493,19 +470,15 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     heap.set(w, wp)
     const nPos = 2
     const x = gaussian(n * nPos, 78)
-    const xp = putFloats(x)
-    const q8 = new Uint8Array(blocks * Q8_K_BLOCK_BYTES)
-    const want = Array.from({length: nPos}, (_, p) => {
-      quantizeRowQ8K(x, p * n, n, q8, 0)
-      return Array.from({length: rows}, (_, r) => vecDotQ4KQ8K(w, r * rowBytes, n, q8, 0))
-    })
+    const xp = arena.putFloats(x)
+    const want = referenceDots(vecDotQ4KQ8K, Q4_K_BLOCK_BYTES, w, rows, n, x, nPos)
     expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)
     for (const np of [1, nPos]) {
       const kernel = wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos: np})
       if (!kernel) throw new Error('no Q4_K kernel')
       const out = alloc(4 * rows * np)
       kernel.matmul(k, wp, rowBytes, rows, kernel.prepare(k, xp, n, np, alloc(kernel.activationBytes(n) * np)), np, out)
-      const got = floatsAt(out, rows * np)
+      const got = arena.floatsAt(out, rows * np)
       for (let p = 0; p < np; p++) expect([...got.subarray(p * rows, (p + 1) * rows)], `${kernel.format}, position ${p}`).to.deep.equal(want[p])
     }
   })
@@ -518,8 +491,8 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const wp = alloc(h.byteLength)
     heap.set(new Uint8Array(h.buffer), wp)
     const out = alloc(4 * specials.length)
-    k.f16_matmul(wp, 16, specials.length, putFloats(new Float32Array(8).fill(1)), 1, out)
-    expect([...floatsAt(out, specials.length)]).to.deep.equal(want)
+    k.f16_matmul(wp, 16, specials.length, arena.putFloats(new Float32Array(8).fill(1)), 1, out)
+    expect([...arena.floatsAt(out, specials.length)]).to.deep.equal(want)
   })
 
   it('has no fast path for BF16 or Q5_K (reference kernels cover them), no float path for Q8_0', () => {
