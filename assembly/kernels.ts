@@ -21,8 +21,8 @@
  *     value 4t + 2l (odds: + 1) of sub-block 2k (A) or 2k + 1 (B); d and the sums as in Q8KX.
  *     Several positions (q4k_matmul_l).
  *   Q8KLY: Q8KL times the lane factors of Q8KY (A evens x 256, odds x 1, B evens x 16, odds x 256),
- *     and in place of bsum16 the sums of sub-blocks 2k at 544 and 2k + 1 at 560 (i32, lane k), for
- *     one position (q4k_matvec_l).
+ *     with two constants of q4_k_lanes.ts finiteHalves in Q8KX's unused bytes: f32 2^112 at 4, the
+ *     mask 0x8fffffff at 8; for one position (q4k_matvec_l).
  *   Q8KB, 320 bytes per 256 values: Q8KX with i8 values (16 q[256] in the same order, 272 bsum32,
  *     288 bsum16), widened on load (v128.load8x8_s) by the one-position Q6_K kernel of wide rows
  *   Q8KN, 320 bytes per 256 values: Q8KB with the values in their natural order (a Q4_K nibble meets

@@ -4,7 +4,7 @@
  * path (F32X activations) is in float_k.ts.
  */
 import {dot, dot4, everyByte, foldPair, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
-import {laneField, laneHalf} from './q4_k_lanes'
+import {finiteHalves, laneHalves, laneMins, laneScales} from './q4_k_lanes'
 import {rowsPair} from './rows_pair'
 
 // Speed notes (V8 TurboFan on x64, scripts/bench-kernels.mjs, one thread, CPU time).
@@ -178,11 +178,10 @@ export type LaneOrder = u16
   for (let i: usize = 0; i < nb; i++) {
     const b = w + i * 144
     const x = x0 + i * 576
-    const m63 = i32x4.splat(63)
     const sm = L ? v128.load(b) : q4kScales(b) // L: the head in lane order as it lies
     let sc = i16x8.extend_low_i8x16_u(sm) // lanes 0, 1: the scales of the chunk at hand
-    const lA = L ? pairUp(laneField(sm, false, false, m63)) : sc // with L: i16 sc0, sc0, sc2, sc2, ... sc6
-    const lB = L ? pairUp(laneField(sm, false, true, m63)) : sc // sc1, sc1, ... sc7
+    const lA = L ? pairUp(laneScales(sm, false)) : sc // with L: i16 sc0, sc0, sc2, sc2, ... sc6
+    const lB = L ? pairUp(laneScales(sm, true)) : sc // sc1, sc1, ... sc7
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0)
     let a4 = i32x4.splat(0), a5 = i32x4.splat(0), a6 = i32x4.splat(0), a7 = i32x4.splat(0)
     for (let c: usize = 0; c < 4; c++) {
@@ -226,9 +225,10 @@ export type LaneOrder = u16
     }
     // The mins (imin = mins . bsum32) and the float part, four positions per f32x4, each lane as
     // vecDotQ4KQ8K: sumf += (d * dy) * isum; sumf -= (dmin * dy) * imin.
-    const mn = L ? v128.or(laneField(sm, true, false, m63), i32x4.shl(laneField(sm, true, true, m63), 16)) : i16x8.extend_high_i8x16_u(sm)
-    const d = f32x4.splat(half(L ? laneHalf(b, 0) : load<u16>(b)))
-    const dmin = f32x4.splat(half(L ? laneHalf(b, 1) : load<u16>(b, 2)))
+    const mn = L ? laneMins(sm, i16x8.splat(63)) : i16x8.extend_high_i8x16_u(sm)
+    const dd = L ? finiteHalves(laneHalves(sm, sm, i16x8.splat(0xff)), i32x4.splat(0x8fffffff), f32x4.splat(reinterpret<f32>(0x77800000))) : f32x4.splat(0) // d, dmin, d, dmin
+    const d = L ? i32x4.shuffle(dd, dd, 0, 0, 0, 0) : f32x4.splat(half(load<u16>(b)))
+    const dmin = L ? i32x4.shuffle(dd, dd, 1, 1, 1, 1) : f32x4.splat(half(load<u16>(b, 2)))
     let xq = x
     let m0 = dot(mn, v128.load(xq, 528))
     let dy = v128.load32_zero(xq)

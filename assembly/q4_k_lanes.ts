@@ -6,14 +6,17 @@
  *   high ones). So every lane of a step stays with one pair of sub-blocks for the whole block: the
  *   one-position kernel sums each sub-block in its own lane and scales all of them once a block,
  *   where the block in file order needs the rows' lanes folded and scaled chunk by chunk;
- * - its head (fp16 d and dmin, 12 bytes of packed 6-bit scales and mins): 32-bit word k holds
- *   sc[2k] | sc[2k + 1] << 6 | m[2k] << 12 | m[2k + 1] << 18 (as get_scale_min_k4 decodes them) and,
- *   in its top byte, byte k of d, dmin (little-endian). Each scale or min comes out of a shift and a
- *   mask, where the file's packing takes ten shuffles, shifts and blends a row.
+ * - its head (fp16 d and dmin, 12 bytes of packed 6-bit scales and mins): 16-bit lane j (0-7) holds
+ *   m[j] | sc[j] << 6 (as get_scale_min_k4 decodes them) | nibble j of d | dmin << 16 in its top
+ *   four bits. The mins are then a dot (i32x4.dot_i16x8_s) of the head masked with the sub-blocks'
+ *   sums, each scale comes out of two shifts, and d, dmin of both rows are gathered from the top
+ *   nibbles with two narrows. The fp16 values are widened by a shift and a mask (finiteHalves),
+ *   which is exact for every finite half; matrices with an infinite or NaN d or dmin stay in file
+ *   order (src/model/weight-layouts.ts).
  * Activations to match (quantize.ts): Q8KL (Q8KX's values in the same order, in Q8KX's places: step
  * t = 2c + h of chunk c, its A evens, A odds, B evens, B odds at 16 + 128 c + 32 h + 0, 16, 64, 80;
  * i16 lane 2k + l the value 4t + 2l (odds: + 1) of sub-block 2k (A) or 2k + 1 (B)) and Q8KLY (Q8KL
- * with Q8KY's lane factors, and the sub-blocks' sums as i32 at 544 (2k) and 560 (2k + 1)).
+ * with Q8KY's lane factors, and at 4 and 8 the f32 2^112 and the mask 0x8fffffff of finiteHalves).
  *
  * Speed (Zen 4, one thread, 14336 x 4096, alternating with q4k_matvec_y, bit-exact first): 10.9-11.0
  * -> 11.45-11.5 GB/s (+5%) with the four accumulators pinned at the end of each step; pinned after
@@ -21,8 +24,11 @@
  * no pins a step spill everything (4-5 GB/s). The same kernel with its step loop not unrolled ran
  * as fast as the file order (V8 checks the stack at each iteration). With the head in words as above
  * instead of the file's packing (the mins' dot in i32 against Q8KLY's sums): 11.5-11.6 -> 12.2 GB/s.
+ * The head in 16-bit lanes as above (mins by one dot, d and dmin by narrows and finiteHalves in
+ * place of halves), and each block's float step deferred to the middle of the next block
+ * (q4kBlockPairL): 12.1 -> 13.0 GB/s.
  */
-import {foldPair, halves, pin} from './common'
+import {dot, foldPair, pin} from './common'
 import {LaneOrder, q4kDotsA, q4kDotsB, q4kScales, q4kSweep} from './q4_k'
 import {rowsPair} from './rows_pair'
 
@@ -36,26 +42,50 @@ import {rowsPair} from './rows_pair'
   v128.store(b + o3, i64x2.shuffle(hi, hi2, 1, 3))
 }
 
-/** Scale (lane k: sc[2k]; odd: sc[2k + 1]) or min (m[2k], m[2k + 1]) of a head in lane order (m63: 63 in each i32 lane). */
-@inline export function laneField(head: v128, min: bool, odd: bool, m63: v128): v128 {
-  const at = (min ? 12 : 0) + (odd ? 6 : 0)
-  return v128.and(at == 0 ? head : i32x4.shr_u(head, at), m63)
+/** The scales of a head in lane order, i32 lane k: sc[2k] (odd: sc[2k + 1]). */
+@inline export function laneScales(head: v128, odd: bool): v128 {
+  return i32x4.shr_u(i32x4.shl(head, odd ? 4 : 20), 26)
 }
 
-/** d (i = 0) or dmin (1) of the block in lane order at b, fp16 bits. */
-@inline export function laneHalf(b: usize, i: usize): u32 {
-  return <u32>load<u8>(b + 8 * i, 3) | (<u32>load<u8>(b + 8 * i, 7) << 8)
+/** The mins of a head in lane order, i16 lane j: m[j] (m3F: 0x003f in each 16-bit lane). */
+@inline export function laneMins(head: v128, m3F: v128): v128 {
+  return v128.and(head, m3F)
+}
+
+/**
+ * d and dmin of the heads in lane order hR, hS: i16 lanes dR, dminR, dS, dminS (fp16 bits; lanes
+ * 4-7 the same again), from the top nibbles of their 16-bit lanes. mFF: 0x00ff in each 16-bit lane.
+ */
+@inline export function laneHalves(hR: v128, hS: v128, mFF: v128): v128 {
+  const t = i8x16.narrow_i16x8_u(i16x8.shr_u(hR, 12), i16x8.shr_u(hS, 12)) // i16 lane i: nibbles 2i, 2i + 1 in its two bytes
+  const bytes = v128.and(v128.or(t, i16x8.shr_u(t, 4)), mFF)
+  return i8x16.narrow_i16x8_u(bytes, bytes)
+}
+
+/**
+ * The low four fp16 values of h16 as f32, exact for finite halves (not for inf / NaN): the half
+ * in the top of an i32 lane, shifted right by 3 with its sign and masked (m: 0x8fffffff) is its
+ * value times 2^-112 as an f32 (normal or subnormal alike), and times 2^112 (k) it is the value.
+ */
+@inline export function finiteHalves(h16: v128, m: v128, k: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(i32x4.shl(i32x4.extend_low_i16x8_u(h16), 16), 3), m), k)
+}
+
+/** d | dmin << 16 of the block in lane order at b (fp16 bits). */
+@inline export function laneD(b: usize): u32 {
+  const head = v128.load(b)
+  return i32x4.extract_lane(laneHalves(head, head, i16x8.shr_u(i16x8.eq(head, head), 8)), 0)
 }
 
 /** The head of the file-order block at h in lane order (see the top), in place. */
 @inline function packHead(h: usize, m0F: v128, m30: v128): void {
   const sm = q4kScales(h, m0F, m30) // bytes sc[0..7], m[0..7]
-  const sc = i16x8.extend_low_i8x16_u(sm), mn = i16x8.extend_high_i8x16_u(sm) // i32 lane k: x[2k] | x[2k + 1] << 16
-  const m16 = i32x4.shr_u(i32x4.eq(sc, sc), 16)
-  const scw = v128.or(v128.and(sc, m16), i32x4.shl(i32x4.shr_u(sc, 16), 6))
-  const mnw = v128.or(v128.and(mn, m16), i32x4.shl(i32x4.shr_u(mn, 16), 6))
-  const dBytes = i8x16.shuffle(v128.load(h), i32x4.splat(0), 16, 16, 16, 0, 16, 16, 16, 1, 16, 16, 16, 2, 16, 16, 16, 3)
-  v128.store(h, v128.or(v128.or(scw, i32x4.shl(mnw, 12)), dBytes))
+  const v = v128.load(h)
+  const dd = i8x16.shuffle(v, i32x4.splat(0), 0, 16, 0, 16, 1, 16, 1, 16, 2, 16, 2, 16, 3, 16, 3, 16) // i16 lane j: byte j >> 1 of d, dmin
+  const m000F = i16x8.shr_u(i16x8.eq(v, v), 12)
+  const nib = v128.bitselect(v128.and(dd, m000F), i16x8.shr_u(dd, 4), i32x4.shr_u(i32x4.eq(v, v), 16)) // even lanes the low nibble
+  const sc = i16x8.extend_low_i8x16_u(sm), mn = i16x8.extend_high_i8x16_u(sm)
+  v128.store(h, v128.or(v128.or(mn, i16x8.shl(sc, 6)), i16x8.shl(nib, 12)))
 }
 
 /** Bytes j, j + 4, j + 8 of the file's 12 packed scale bytes at q from sc[j], sc[j + 4], m[j], m[j + 4]. */
@@ -67,13 +97,13 @@ import {rowsPair} from './rows_pair'
 
 /** The head of the lane-order block at h back in the file's packing (get_scale_min_k4's inverse), in place. */
 @inline function unpackHead(h: usize): void {
-  const w0 = load<u32>(h), w1 = load<u32>(h, 4), w2 = load<u32>(h, 8), w3 = load<u32>(h, 12)
-  store<u16>(h, (w0 >> 24) | ((w1 >> 24) << 8))
-  store<u16>(h, (w2 >> 24) | ((w3 >> 24) << 8), 2)
-  packScales(h + 4, 0, w0 & 63, w2 & 63, (w0 >> 12) & 63, (w2 >> 12) & 63)
-  packScales(h + 4, 1, (w0 >> 6) & 63, (w2 >> 6) & 63, (w0 >> 18) & 63, (w2 >> 18) & 63)
-  packScales(h + 4, 2, w1 & 63, w3 & 63, (w1 >> 12) & 63, (w3 >> 12) & 63)
-  packScales(h + 4, 3, (w1 >> 6) & 63, (w3 >> 6) & 63, (w1 >> 18) & 63, (w3 >> 18) & 63)
+  const D = laneD(h)
+  const lo = load<u64>(h), hi = load<u64>(h, 8) // lanes 0-3, 4-7
+  for (let j: u64 = 0; j < 4; j++) {
+    const u = (lo >> (j << 4)) & 0xfff, u4 = (hi >> (j << 4)) & 0xfff // m | sc << 6 of lanes j and j + 4
+    packScales(h + 4, <usize>j, <u32>(u >> 6), <u32>(u4 >> 6), <u32>(u & 63), <u32>(u4 & 63))
+  }
+  store<u32>(h, D)
 }
 
 /**
@@ -100,11 +130,34 @@ export function q4k_lanes(p: usize, nBlocks: i32, back: bool): void {
 }
 
 /**
+ * The float step of a pair of blocks that q4kBlockPairL leaves for the next one: (d * dy) * isum and
+ * (dmin * dy) * imin of rows r and s in lanes 0-3 of an f32x4, added to and taken from the rows'
+ * sums after the next block's first four steps. Taken at the end of a block, that step waited on
+ * all of its work, and a chain of some 40 dependent instructions at the end of each block held back
+ * the next block's (measured: 12.1 -> 12.7 GB/s deferred, bit for bit the same sums). A global of
+ * the instance, so private to each thread; rowsPair starts each row with lanePending and ends it with
+ * laneFinish.
+ */
+let pending: v128 = i32x4.splat(0)
+
+/** No step pending: -0 to add and +0 to take away leave any sum as it is, -0 included. */
+@inline export function lanePending(): void {
+  pending = i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 0, 0x80000000), 2, 0x80000000)
+}
+
+/** S (f32 lanes 0, 1: rows r, s) with the pending float step taken: sumf + (d * dy) * isum - (dmin * dy) * imin. */
+@inline export function laneFinish(S: v128): v128 {
+  const p = pending
+  return f32x4.sub(f32x4.add(S, i32x4.shuffle(p, p, 0, 2, 0, 2)), i32x4.shuffle(p, p, 1, 3, 1, 3))
+}
+
+/**
  * Two Q4_K blocks in lane order (rows r at b, s at b2; b2 = b computes one row twice) against one
- * Q8KLY block at x: S plus each block as vecDotQ4KQ8K folds it (the float step of q4_k.ts
- * q4kBlockPairY). Each row keeps two accumulators, lane k of aR the sum of sub-block 2k, of bR of
- * 2k + 1, every product times 256 (the lane factors, as on Q8KY); the eight steps are written out
- * (a loop ran 4% slower) and pin the four accumulators at their end (see the speed notes above).
+ * Q8KLY block at x: S with the previous pair's float step taken (laneFinish), and this pair's left
+ * pending, as vecDotQ4KQ8K folds it. Each row keeps two accumulators, lane k of aR the sum of
+ * sub-block 2k, of bR of 2k + 1, every product times 256 (the lane factors, as on Q8KY); the eight
+ * steps are written out (a loop ran 4% slower) and pin the four accumulators at their end (see the
+ * speed notes above).
  * Bound: a lane holds 32 products |15 * 256 * 127|, 1.56e7; times a scale <= 63 and added to the
  * other sub-block's, 1.97e9 < 2^31, so the scaled sums are divided by 256 after they are added.
  */
@@ -134,6 +187,8 @@ export function q4k_lanes(p: usize, nBlocks: i32, back: bool): void {
   x0 = v128.load(x, 240); x1 = v128.load(x, 256)
   bR = i32x4.add(bR, q4kDotsB(w, x0, x1, m00F0)); bS = i32x4.add(bS, q4kDotsB(v, x0, x1, m00F0))
   pin(o, aR); pin(o, aS); pin(o, bR); pin(o, bS)
+  S = laneFinish(S)
+  pin(o, S)
   w = v128.load(b, 80); v = v128.load(b2, 80); x0 = v128.load(x, 272); x1 = v128.load(x, 288)
   aR = i32x4.add(aR, q4kDotsA(w, x0, x1, m000F, m0F00)); aS = i32x4.add(aS, q4kDotsA(v, x0, x1, m000F, m0F00))
   x0 = v128.load(x, 336); x1 = v128.load(x, 352)
@@ -155,20 +210,17 @@ export function q4k_lanes(p: usize, nBlocks: i32, back: bool): void {
   bR = i32x4.add(bR, q4kDotsB(w, x0, x1, m00F0)); bS = i32x4.add(bS, q4kDotsB(v, x0, x1, m00F0))
   pin(o, aR); pin(o, aS); pin(o, bR); pin(o, bS)
   const hS = v128.load(b2)
-  const m63 = i32x4.shr_u(i32x4.eq(head, head), 26)
-  const bsA = v128.load(x, 544), bsB = v128.load(x, 560) // sums of the activations of sub-blocks 2k, 2k + 1 (i32)
-  const mR = i32x4.add(i32x4.mul(laneField(head, true, false, m63), bsA), i32x4.mul(laneField(head, true, true, m63), bsB))
-  const mS = i32x4.add(i32x4.mul(laneField(hS, true, false, m63), bsA), i32x4.mul(laneField(hS, true, true, m63), bsB))
-  const mins = foldPair(mR, mS) // imin r, r, s, s (halves)
-  const iR = i32x4.add(i32x4.mul(aR, laneField(head, false, false, m63)), i32x4.mul(bR, laneField(head, false, true, m63)))
-  const iS = i32x4.add(i32x4.mul(aS, laneField(hS, false, false, m63)), i32x4.mul(bS, laneField(hS, false, true, m63)))
+  const ones = i16x8.eq(head, head)
+  const m3F = i16x8.shr_u(ones, 10), mFF = i16x8.shr_u(ones, 8)
+  const bs = v128.load(x, 528) // i16: the sums of the activations of sub-blocks 0-7
+  const mins = foldPair(dot(laneMins(head, m3F), bs), dot(laneMins(hS, m3F), bs)) // imin r, r, s, s (halves)
+  const iR = i32x4.add(i32x4.mul(aR, laneScales(head, false)), i32x4.mul(bR, laneScales(head, true)))
+  const iS = i32x4.add(i32x4.mul(aS, laneScales(hS, false)), i32x4.mul(bS, laneScales(hS, true)))
   const acc = foldPair(i32x4.shr_s(iR, 8), i32x4.shr_s(iS, 8)) // exact: every product carries 256
   const ints = i32x4.add(i32x4.shuffle(acc, mins, 0, 4, 2, 6), i32x4.shuffle(acc, mins, 1, 5, 3, 7)) // isumR, iminR, isumS, iminS
-  const tR = i32x4.shr_u(head, 24), tS = i32x4.shr_u(hS, 24) // bytes of d, dmin
-  const h16 = v128.or(i32x4.shuffle(tR, tS, 0, 2, 4, 6), i32x4.shl(i32x4.shuffle(tR, tS, 1, 3, 5, 7), 8))
-  const dd = halves(i16x8.narrow_i32x4_u(h16, h16), false) // dR, dminR, dS, dminS
-  const p = f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(ints))
-  return f32x4.sub(f32x4.add(S, i32x4.shuffle(p, p, 0, 2, 0, 2)), i32x4.shuffle(p, p, 1, 3, 1, 3))
+  const dd = finiteHalves(laneHalves(head, hS, mFF), v128.load32_splat(x, 8), v128.load32_splat(x, 4)) // dR, dminR, dS, dminS
+  pending = f32x4.mul(f32x4.mul(dd, v128.load32_splat(x)), f32x4.convert_i32x4_s(ints))
+  return S
 }
 
 /** One position: out[r] = row r of the Q4_K matrix in lane order at wPtr . the Q8KLY activations at xPtr (as q4k_matvec_y). */

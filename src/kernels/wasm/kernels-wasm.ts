@@ -9,6 +9,8 @@
  *   `workerData` and instantiate their own instance.
  * - The module has no data segment, no globals that address memory and no stack: it never writes
  *   anywhere but the output ranges its arguments name, so the owner lays the memory out freely.
+ *   (Its one global, a v128 of assembly/q4_k_lanes.ts, carries a float step from one block to the
+ *   next within a call; globals belong to the instance, so each thread has its own.)
  * - Pointers are byte offsets into that memory. Weights, prepared activations and outputs of one
  *   call must all live in the instance's memory (a 14 GB model spans several memories, each with its
  *   own instance and its own activation/output scratch, e.g. after the weights).
