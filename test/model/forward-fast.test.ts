@@ -8,15 +8,17 @@
  * each position's activations are quantized alone.
  */
 import {expect} from 'chai'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, rmSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {loadTransformer} from '../../src/model/load.js'
 import {createFastMatmul} from '../../src/model/matmul-fast.js'
+import {laneOrderable} from '../../src/model/weight-layouts.js'
 import {RunState} from '../../src/model/state.js'
 import {Transformer} from '../../src/model/transformer.js'
 import {GGMLType} from '../../src/gguf/ggml-types.js'
+import {readGGUFHeader} from '../../src/gguf/reader.js'
 import {openModelSource} from '../../src/source/open.js'
 import {synthesize} from '../../src/synth/synthesize.js'
 import {argmaxRow, comparableSteps, comparePositions, readFixture, rmsDiff} from '../support/logits.js'
@@ -263,5 +265,55 @@ describe('fast forward pass: rows wider than 32 blocks (the grouped layout)', fu
     // puts the weights back in its order before its products (weight-layouts.ts).
     fast.forward(tokens, 0, true)
     expect(fast.state.logits.subarray(0, tokens.length * V).every((v, i) => v === batch[i]), 'the first kernels again, after the others').to.equal(true)
+  })
+})
+
+describe('fast kernels: a Q4_K matrix with an infinite scale', function () {
+  this.timeout(60_000)
+  // The lane-order kernels widen d and dmin exactly only when finite (assembly/q4_k_lanes.ts): a
+  // matrix with an inf d stays in file order, whose kernels carry the inf into the product as the
+  // reference kernels (and llama.cpp) do, instead of giving a finite wrong value.
+  let dir: string
+  let fast: Transformer
+  let reference: Transformer
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llmfrag-infscale-'))
+    const model = join(dir, 'inf.gguf')
+    await synthesize({architecture: 'mistral_7b', output: model, layers: 2, dim: 256, ffnHidden: 512, heads: 4, kvHeads: 1, vocab: 2048, seed: 12})
+    const header = readGGUFHeader(model)
+    const t = header.tensors.find((x) => x.name === 'blk.1.attn_q.weight')
+    expect(t?.type).to.equal(GGMLType.Q4_K)
+    const fd = openSync(model, 'r+')
+    try {
+      writeSync(fd, Buffer.from([0x00, 0x7c]), 0, 2, header.dataOffset + (t?.offset ?? 0) + 5 * 144) // d of block 5 (row 5): +inf
+    } finally {
+      closeSync(fd)
+    }
+    fast = (await loadTransformer(openModelSource(model), {ctx: 16, maxBatch: 8, threads: 2, relaxedSimd: false})).model
+    reference = (await loadTransformer(openModelSource(model), {ctx: 16, maxBatch: 8, kernels: 'reference'})).model
+  })
+  after(async () => {
+    await fast?.close()
+    await reference?.close()
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('the matrix stays in file order, and its products are not finite where the reference kernels\' are not, one position and several', () => {
+    const w = fast.weights.layers[1].wq
+    expect(laneOrderable(w)).to.equal(false)
+    expect(laneOrderable(fast.weights.layers[0].wq)).to.equal(true)
+    for (const nRows of [1, 3]) {
+      const x = Float32Array.from({length: nRows * w.cols}, (_, i) => Math.sin(i * 0.37))
+      for (const m of [fast, reference]) {
+        m.state.xb.set(x)
+        m.matmul.run([m.weights.layers[1].wq], m.state.xb, [m.state.q], nRows) // the run state's own buffers, as the forward pass
+      }
+      const [got, want] = [fast.state.q.slice(0, nRows * w.rows), reference.state.q.slice(0, nRows * w.rows)]
+      const bad = [...want.keys()].filter((i) => !Number.isFinite(want[i]))
+      expect(bad, `${nRows} position(s)`).to.deep.equal(Array.from({length: nRows}, (_, p) => p * w.rows + 5))
+      expect(bad.every((i) => !Number.isFinite(got[i])), `${nRows} position(s)`).to.equal(true)
+      expect(got.filter((v) => !Number.isFinite(v)).length).to.equal(nRows)
+    }
   })
 })
