@@ -11,8 +11,8 @@
  *   four bits. The mins are then a dot (i32x4.dot_i16x8_s) of the head masked with the sub-blocks'
  *   sums, each scale comes out of two shifts, and d, dmin of both rows are gathered from the top
  *   nibbles with two narrows. The fp16 values are widened by a shift and a mask (finiteHalves),
- *   which is exact for every finite half; matrices with an infinite or NaN d or dmin stay in file
- *   order (src/model/weight-layouts.ts).
+ *   which is exact for every finite half; a matrix with an infinite or NaN d or dmin stays in file
+ *   order (q4k_lanes refuses it).
  * Activations to match (quantize.ts): Q8KL (Q8KX's values in the same order, in Q8KX's places: step
  * t = 2c + h of chunk c, its A evens, A odds, B evens, B odds at 16 + 128 c + 32 h + 0, 16, 64, 80;
  * i16 lane 2k + l the value 4t + 2l (odds: + 1) of sub-block 2k (A) or 2k + 1 (B)) and Q8KLY (Q8KL
@@ -106,15 +106,28 @@ import {rowsPair} from './rows_pair'
   store<u32>(h, D)
 }
 
+/** Whether the fp16 d or dmin of the file-order block at h is infinite or NaN (exponent bits all ones). */
+@inline function nonFiniteScale(h: usize): bool {
+  const v = load<u32>(h)
+  return (v & 0x7c00) == 0x7c00 || (v & 0x7c000000) == 0x7c000000
+}
+
 /**
- * Puts nBlocks Q4_K blocks at p into lane order, in place (back into file order with `back`). Steps
- * 0-3 are the transpose of the groups' first halves (the nibbles' 16-byte vectors 0, 2, 4, 6),
- * steps 4-7 of their second halves (1, 3, 5, 7); the head is repacked (packHead, unpackHead).
+ * Puts nBlocks Q4_K blocks at p into lane order, in place (back into file order with `back`), and
+ * returns -1; going into lane order, a block with an infinite or NaN d or dmin (which finiteHalves
+ * cannot widen) stops it: the blocks before it are put back and its index is returned, the matrix
+ * left in file order as it was. Steps 0-3 are the transpose of the groups' first halves (the
+ * nibbles' 16-byte vectors 0, 2, 4, 6), steps 4-7 of their second halves (1, 3, 5, 7); the head is
+ * repacked (packHead, unpackHead).
  */
-export function q4k_lanes(p: usize, nBlocks: i32, back: bool): void {
+export function q4k_lanes(p: usize, nBlocks: i32, back: bool): i32 {
   const m0F = i8x16.splat(0x0f), m30 = i8x16.splat(0x30)
   for (let i = 0; i < nBlocks; i++) {
     const h = p + <usize>i * 144, b = h + 16
+    if (!back && nonFiniteScale(h)) {
+      q4k_lanes(p, i, true)
+      return i
+    }
     const v0 = v128.load(b), v1 = v128.load(b, 16), v2 = v128.load(b, 32), v3 = v128.load(b, 48)
     const v4 = v128.load(b, 64), v5 = v128.load(b, 80), v6 = v128.load(b, 96), v7 = v128.load(b, 112)
     if (back) {
@@ -127,6 +140,7 @@ export function q4k_lanes(p: usize, nBlocks: i32, back: bool): void {
       packHead(h, m0F, m30)
     }
   }
+  return -1
 }
 
 /**

@@ -44,7 +44,7 @@ import {attention} from './attention.js'
 import {type KernelsInUse, type Matmul, matmulRows} from './matmul.js'
 import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
-import {groupWideMatrices, laneOrderable, q4kMatrices, setLaneOrder} from './weight-layouts.js'
+import {groupWideMatrices, q4kMatrices, setLaneOrder} from './weight-layouts.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
 /** Most positions in one job. */
@@ -108,14 +108,39 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const byteMinCols = o.byteMinCols ?? BYTE_ACTIVATION_MIN_COLS
   const relaxed = o.relaxedSimd ?? false
   const grouped = groupWideMatrices(weights, mats)
-  const q4k = q4kMatrices(weights, mats)
-  const lanes = relaxed ? new Set<WeightTensor>() : new Set([...q4k].filter(laneOrderable))
+  // Shared buffers the threads write into or read from: 0 the run state, then (for the JavaScript attention) each layer's keys, then its values.
+  const inWasm = state.memories.length > 0
+  const buffers = inWasm ? [state.buffer] : [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
+  // The run state's memories go after the weights' memories: every thread gets a kernel instance over each for attention.
+  const memories = [...weights.arena.memories, ...state.memories.map((m) => m.memory)]
+  const pool = await ComputePool.create({threads: o.threads, memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
+  try {
+    // Q4_K into the order its kernels read, at load rather than in the first product: lane order on
+    // the base build for every matrix whose scales are all finite, file order on relaxed SIMD.
+    const lanes = new Set<WeightTensor>()
+    for (const m of q4kMatrices(weights, mats)) {
+      const k = pool.main.kernelsOf(m.slice.region)
+      if (!relaxed && setLaneOrder(m, true, k)) lanes.add(m)
+      else setLaneOrder(m, false, k)
+    }
+    const scratch = allocateScratch(weights, mats, slice, o.threads, {byteMinCols, grouped, relaxed, lanes})
+    const stateMemories = inWasm ? weights.arena.memories.length : undefined
+    return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, lanes, relaxed, stateMemories)
+  } catch (err) {
+    await pool.close()
+    throw err
+  }
+}
+
+/** Each memory region's kernel scratch: the widest input, each prepared activation format at its most positions, and the threads' outputs. */
+function allocateScratch(weights: ModelWeights, mats: readonly WeightTensor[], slice: number, threads: number,
+  c: {byteMinCols: number; grouped: ReadonlySet<WeightTensor>; relaxed: boolean; lanes: ReadonlySet<WeightTensor>}): Map<number, RegionScratch> {
   // Per region: the widest input, and the widest of each prepared format with its positions.
   const regions = new Map<number, {maxCols: number; formats: Map<ActivationFormat, number>}>()
   for (const m of mats) {
     const r = regions.get(m.slice.region) ?? {maxCols: 0, formats: new Map<ActivationFormat, number>()}
     r.maxCols = Math.max(r.maxCols, m.cols)
-    const choice = {byteMinCols, grouped: grouped.has(m), relaxed, lanes: lanes.has(m)}
+    const choice = {byteMinCols: c.byteMinCols, grouped: c.grouped.has(m), relaxed: c.relaxed, lanes: c.lanes.has(m)}
     for (const [k, positions] of [[wasmKernelFor(m.type, {cols: m.cols, nPos: slice}, choice), slice], [wasmKernelFor(m.type, {cols: m.cols, nPos: 1}, choice), 1]] as const) {
       if (k) r.formats.set(k.format, Math.max(r.formats.get(k.format) ?? 0, positions * m.cols))
     }
@@ -130,17 +155,9 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
       const values = formats.get(f)
       if (values) act.set(f, alloc(bytesOf(values)))
     }
-    scratch.set(region, {xin, act, out: alloc(o.threads * SCRATCH_PER_THREAD)})
+    scratch.set(region, {xin, act, out: alloc(threads * SCRATCH_PER_THREAD)})
   }
-  // Shared buffers the threads write into or read from: 0 the run state, then (for the JavaScript attention) each layer's keys, then its values.
-  const inWasm = state.memories.length > 0
-  const buffers = inWasm ? [state.buffer] : [state.buffer, ...state.keyCache.map(sharedBuffer), ...state.valueCache.map(sharedBuffer)]
-  // The run state's memories go after the weights' memories: every thread gets a kernel instance over each for attention.
-  const memories = [...weights.arena.memories, ...state.memories.map((m) => m.memory)]
-  const pool = await ComputePool.create({threads: o.threads, memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
-  const stateMemories = inWasm ? weights.arena.memories.length : undefined
-  for (const m of q4k) setLaneOrder(m, lanes.has(m), pool.main.kernelsOf(m.slice.region)) // at load, not in the first product
-  return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, lanes, relaxed, stateMemories)
+  return scratch
 }
 
 function sharedBuffer(a: Float32Array): SharedArrayBuffer {

@@ -9,11 +9,11 @@
 import {GGMLType} from '../gguf/ggml-types.js'
 import {groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
 import type {WasmKernelExports} from '../kernels/wasm/kernels-wasm.js'
-import {LlmfragError} from '../errors.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
 const inGroupedLayout = new WeakSet<WeightTensor>()
 const inLaneOrder = new WeakSet<WeightTensor>()
+const fileOrderOnly = new WeakSet<WeightTensor>() // Q4_K matrices with a non-finite scale (setLaneOrder)
 
 /**
  * Puts the Q4_K / Q6_K matrices whose rows the kernels take in column chunks into the grouped
@@ -45,31 +45,29 @@ export function q4kMatrices(w: ModelWeights, mats: readonly WeightTensor[]): Set
 }
 
 /**
- * Whether the Q4_K matrix m can go into lane order: every block's d and dmin is finite (the lane
- * kernels widen them in a way exact for finite halves only, assembly/q4_k_lanes.ts finiteHalves).
- * A matrix with an infinite or NaN scale, which llama.cpp multiplies through into inf / NaN sums,
- * stays in file order, where the kernels give those sums as the reference does.
+ * Puts the Q4_K matrix m into lane order or file order, if it is not already, with k (an instance
+ * over the memory m lies in); returns whether m is now in the order asked for. A matrix with an
+ * infinite or NaN d or dmin cannot go into lane order (the lane kernels widen them exactly only when
+ * finite, assembly/q4_k_lanes.ts finiteHalves): it stays in file order, where the kernels carry the
+ * inf into the products as the reference does, and false comes back. A FastMatmul calls this for
+ * all of them when it is made, and again before each product, so that fast kernels of both builds
+ * made over the same weights (tests do) each find the order they read; in use there is one kind per
+ * loaded model, and the second call finds the order already right.
  */
-export function laneOrderable(m: WeightTensor): boolean {
-  if (inLaneOrder.has(m)) return true
-  const d = m.data
-  for (let o = 0; o < d.length; o += 144) {
-    if ((d[o + 1] & 0x7c) === 0x7c || (d[o + 3] & 0x7c) === 0x7c) return false // exponent bits of d, dmin all ones
+export function setLaneOrder(m: WeightTensor, lanes: boolean, k: WasmKernelExports): boolean {
+  if (inLaneOrder.has(m) === lanes) return true
+  if (lanes && fileOrderOnly.has(m)) return false
+  const nonFinite = k.q4k_lanes(m.slice.offset, (m.rows * m.rowBytes) / 144, !lanes)
+  if (nonFinite >= 0) {
+    fileOrderOnly.add(m)
+    return false
   }
+  if (lanes) inLaneOrder.add(m)
+  else inLaneOrder.delete(m)
   return true
 }
 
-/**
- * Puts the Q4_K matrix m into lane order or file order, if it is not already, with k (an instance
- * over the memory m lies in). A FastMatmul calls this for all of them when it is made, and again
- * before each product, so that fast kernels of both builds made over the same weights (tests do)
- * each find the order they read; in use there is one kind per loaded model, and the second call
- * finds the order already right.
- */
-export function setLaneOrder(m: WeightTensor, lanes: boolean, k: WasmKernelExports): void {
-  if (inLaneOrder.has(m) === lanes) return
-  if (lanes && !laneOrderable(m)) throw new LlmfragError('INTERNAL', `${m.name} has an infinite or NaN scale and cannot go into lane order`)
-  k.q4k_lanes(m.slice.offset, (m.rows * m.rowBytes) / 144, !lanes)
-  if (lanes) inLaneOrder.add(m)
-  else inLaneOrder.delete(m)
+/** Whether m is in lane order now (for tests and diagnostics). */
+export function isInLaneOrder(m: WeightTensor): boolean {
+  return inLaneOrder.has(m)
 }

@@ -3,19 +3,17 @@
  * repack and its way back byte for byte, the Q8KL / Q8KLY activations value for value against
  * Q8KX / Q8KY, and every kernel on it (one position two rows at a time, batches in passes of up to
  * 8, plain rows and the grouped layout) against vecDotQ4KQ8K on the file-order blocks, bit for bit,
- * including blocks at their largest values and edge halves; and that matrices with an infinite or
- * NaN scale stay in file order.
+ * including blocks at their largest values and edge halves; and that the repack refuses a matrix
+ * with an infinite or NaN scale.
  */
 import {expect} from 'chai'
 
 import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {getScaleMinK4} from '../../src/kernels/k-common.js'
-import {Q4_K_BLOCK_BYTES, q4KTraits, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
+import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
 import {quantizeRowQ4K} from '../../src/kernels/quantize-k.js'
 import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
 import {createSharedMemory, instantiateWasmKernels, Q8KX_BLOCK_BYTES, requireWasmKernel, wasmKernelFor, type WasmKernelExports} from '../../src/kernels/wasm/kernels-wasm.js'
-import {laneOrderable} from '../../src/model/weight-layouts.js'
-import type {WeightTensor} from '../../src/model/weights.js'
 import {extremeActivations, gaussian, putU16, randomQuantRows, referenceDots, setExtremeQ4K, TestHeap} from './kernels-support.js'
 
 const memory = createSharedMemory(32 << 20)
@@ -40,7 +38,7 @@ function q8klAt(sb: number, e: number): number {
 /** Q4_K weights put in lane order in the test memory (file-order rows `w`), at a misaligned offset. */
 function laneRows(w: Uint8Array, misalign = 3): number {
   const wp = arena.put(w, misalign)
-  k.q4k_lanes(wp, w.length / Q4_K_BLOCK_BYTES, false)
+  expect(k.q4k_lanes(wp, w.length / Q4_K_BLOCK_BYTES, false), 'every scale finite').to.equal(-1)
   return wp
 }
 
@@ -188,15 +186,18 @@ describe('kernels: Q4_K in lane order', function () {
     expect(runLanes(wp, rowBytes, 0, rows, xp, n, nPos), 'batched').to.deep.equal(want)
   })
 
-  it('a matrix with an infinite or NaN d or dmin is not put in lane order (laneOrderable), one with finite halves is', () => {
+  it('q4k_lanes refuses a matrix with an infinite or NaN d or dmin: it returns the block\'s index and leaves every byte in file order', () => {
     const blocks = 6
-    const tensor = (data: Uint8Array): WeightTensor => ({name: 'blk.0.attn_q.weight', type: GGMLType.Q4_K, cols: 256 * blocks, rows: 1, rowBytes: data.length, data, slice: {region: 0, offset: 0, bytes: data.length}, kernel: q4KTraits})
     const finite = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks, 70)
-    expect(laneOrderable(tensor(finite))).to.equal(true)
-    for (const [at, h] of [[0, 0x7c00], [2, 0xfc00], [3 * Q4_K_BLOCK_BYTES, 0x7e00], [5 * Q4_K_BLOCK_BYTES + 2, 0xffff]]) {
+    putU16(finite, 2 * Q4_K_BLOCK_BYTES, 0x7bff) // the largest finite half goes into lane order
+    const fp = arena.put(finite, 5)
+    expect(k.q4k_lanes(fp, blocks, false)).to.equal(-1)
+    for (const [block, field, h] of [[0, 0, 0x7c00], [3, 2, 0xfc00], [3, 0, 0x7e00], [5, 2, 0xffff]]) {
       const w = finite.slice()
-      putU16(w, at, h)
-      expect(laneOrderable(tensor(w)), `0x${h.toString(16)} at byte ${at}`).to.equal(false)
+      putU16(w, block * Q4_K_BLOCK_BYTES + field, h)
+      const wp = arena.put(w, 3)
+      expect(k.q4k_lanes(wp, blocks, false), `0x${h.toString(16)} in block ${block}`).to.equal(block)
+      expect(Buffer.from(heap.subarray(wp, wp + w.length)).equals(Buffer.from(w)), `0x${h.toString(16)} in block ${block}: file order`).to.equal(true)
     }
   })
 })

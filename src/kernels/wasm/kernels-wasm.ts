@@ -108,8 +108,12 @@ export interface WasmKernelExports {
   readonly q6k_matvec_b: MatmulFn
   readonly q4k_matmul_g: MatmulFn
   readonly q4k_matvec_y_g: MatmulFn
-  /** assembly/q4_k_lanes.ts: nBlocks Q4_K blocks at p into lane order, in place (back: into file order). */
-  readonly q4k_lanes: (p: number, nBlocks: number, back: boolean) => void
+  /**
+   * assembly/q4_k_lanes.ts: nBlocks Q4_K blocks at p into lane order, in place (back: into file
+   * order); -1, or (into lane order) the index of a block with an infinite or NaN d or dmin, the
+   * blocks left in file order.
+   */
+  readonly q4k_lanes: (p: number, nBlocks: number, back: boolean) => number
   readonly q4k_matmul_l: MatmulFn
   readonly q4k_matvec_l: MatmulFn
   readonly q4k_matmul_l_g: MatmulFn
