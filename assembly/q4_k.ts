@@ -31,9 +31,9 @@ import {rowsPair} from './rows_pair'
 // duplicated to match (-15%: twice the activation loads; V8 folds no load into vpmaddwd). What
 // took the fold and the per-chunk scale step away is the lane order of q4_k_lanes.ts, where each
 // lane keeps one sub-block for the whole block (+5%), with the head repacked so that the scales
-// need no shuffles (+6% more): 10.9-11.0 -> 12.1-12.2 GB/s, grouped 10.8-10.9 -> 12.1. The base
-// build's engine runs that; this kernel stays for Q4_K in file order (a tied token embedding as
-// the output). (The scale decoding that cost nothing here costs 11% there: what limits a loop
+// need no shuffles (+6% more): 10.9-11.0 -> 12.1-12.2 GB/s, grouped 10.8-10.9 -> 12.1 (13.3 since,
+// see there). The base build's engine runs that; this kernel stays for Q4_K in file order (a tied
+// token embedding as the output, and matrices with an infinite or NaN d or dmin). (The scale decoding that cost nothing here costs 11% there: what limits a loop
 // moves as it gets shorter.)
 // Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
 // decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a

@@ -7,8 +7,8 @@
  *   one-position kernel sums each sub-block in its own lane and scales all of them once a block,
  *   where the block in file order needs the rows' lanes folded and scaled chunk by chunk;
  * - its head (fp16 d and dmin, 12 bytes of packed 6-bit scales and mins): 16-bit lane j (0-7) holds
- *   m[j] | sc[j] << 6 (as get_scale_min_k4 decodes them) | nibble j of d | dmin << 16 in its top
- *   four bits. The mins are then a dot (i32x4.dot_i16x8_s) of the head masked with the sub-blocks'
+ *   m[j] | sc[j] << 6 (as get_scale_min_k4 decodes them) and, in its top four bits, nibble j of
+ *   (d | dmin << 16). The mins are then a dot (i32x4.dot_i16x8_s) of the head masked with the sub-blocks'
  *   sums, each scale comes out of two shifts, and d, dmin of both rows are gathered from the top
  *   nibbles with two narrows. The fp16 values are widened by a shift and a mask (finiteHalves),
  *   which is exact for every finite half; a matrix with an infinite or NaN d or dmin stays in file
@@ -22,8 +22,9 @@
  * -> 11.45-11.5 GB/s (+5%) with the four accumulators pinned at the end of each step; pinned after
  * each half 11.3-11.4; all loads of a step first 10.1-10.2, each row's half pinned apart 10.5; two or
  * no pins a step spill everything (4-5 GB/s). The same kernel with its step loop not unrolled ran
- * as fast as the file order (V8 checks the stack at each iteration). With the head in words as above
- * instead of the file's packing (the mins' dot in i32 against Q8KLY's sums): 11.5-11.6 -> 12.2 GB/s.
+ * as fast as the file order (V8 checks the stack at each iteration). With an earlier head layout (32-bit
+ * word k: sc[2k], sc[2k + 1], m[2k], m[2k + 1] and a byte of d / dmin; the mins' dot in i32 against
+ * i32 sub-block sums) instead of the file's packing: 11.5-11.6 -> 12.2 GB/s.
  * The head in 16-bit lanes as above (mins by one dot, d and dmin by narrows and finiteHalves in
  * place of halves), and each block's float step deferred to the middle of the next block
  * (q4kBlockPairL): 12.1 -> 13.3 GB/s (file order 10.95).
@@ -72,7 +73,7 @@ import {rowsPair} from './rows_pair'
 }
 
 /** d | dmin << 16 of the block in lane order at b (fp16 bits). */
-@inline export function laneD(b: usize): u32 {
+@inline function laneD(b: usize): u32 {
   const head = v128.load(b)
   return i32x4.extract_lane(laneHalves(head, head, i16x8.shr_u(i16x8.eq(head, head), 8)), 0)
 }
@@ -152,7 +153,7 @@ export function q4k_lanes(p: usize, nBlocks: i32, back: bool): i32 {
  * the instance, so private to each thread; rowsPair starts each row with lanePending and ends it with
  * laneFinish.
  */
-let pending: v128 = i32x4.splat(0)
+let pending: v128 = i32x4(0, 0, 0, 0) // a constant initializer: no start function
 
 /** No step pending: -0 to add and +0 to take away leave any sum as it is, -0 included. */
 @inline export function lanePending(): void {

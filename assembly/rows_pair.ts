@@ -1,8 +1,10 @@
 /**
  * One position of the Q4_K and Q6_K kernels, two rows at a time: how rows are paired, for plain
  * rows and for the column chunks of the grouped layout. The blocks of a pair are q4_k.ts
- * q4kBlockPairY (Q8KY activations), relaxed.ts q4kBlockPairR and q6kBlockPairR (Q8KN; relaxed
- * SIMD, only in the relaxed build) and q6_k.ts q6kBlockPair (Q8KX, or with B Q8KB).
+ * q4kBlockPairY (Q8KY activations), q4_k_lanes.ts q4kBlockPairL (Q8KLY; Q4_K in lane order, each
+ * pair's float step left to the next: lanePending before a row, laneFinish after), relaxed.ts
+ * q4kBlockPairR and q6kBlockPairR (Q8KN; relaxed SIMD, only in the relaxed build) and q6_k.ts
+ * q6kBlockPair (Q8KX, or with B Q8KB).
  */
 import {Q8KB_BYTES} from './common'
 import {q4kBlockPairY} from './q4_k'

@@ -186,7 +186,7 @@ for (const name of wanted) {
   /** Runs the kernels of the matrix in lane order (in place, then back), grouped or not, against its file order `plain`. */
   const laneRuns = (n, grouped, plain) => {
     if (!lanes) return
-    k.q4k_lanes(wPtr, bytes / blockBytes, false)
+    if (k.q4k_lanes(wPtr, bytes / blockBytes, false) !== -1) throw new Error('bench-kernels: a non-finite scale in the generated Q4_K blocks')
     const l = wasmKernelFor(type, {cols, nPos: n}, {byteMinCols: 0, grouped, lanes})
     const run = () => l.matmul(k, wPtr, rowBytes, rows, l.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
     run()

@@ -127,7 +127,8 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
     const stateMemories = inWasm ? weights.arena.memories.length : undefined
     return new FastMatmul(pool, state, scratch, slice, Math.max(...mats.map((m) => m.cols)), byteMinCols, grouped, lanes, relaxed, stateMemories)
   } catch (err) {
-    await pool.close()
+    // The weights may be left in lane order: every FastMatmul sets the order it reads before each product.
+    await pool.close().catch(() => undefined) // the first error is the one to report
     throw err
   }
 }
