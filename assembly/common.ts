@@ -24,13 +24,19 @@ export const POS_PASS = 8
   return k * base + min<i32>(k, nPos - base * passes)
 }
 
+/** 2^112 as f32 bits: a finite half's exponent and mantissa bits shifted left by 13, as an f32, times it are the half's value. */
+export const F32_2P112: u32 = 0x77800000
+
+/** The mask that keeps the sign and clears the 3 copies of it that q4_k_lanes.ts finiteHalves shifts in (bits 28-30). */
+export const FINITE_HALF_MASK: u32 = 0x8fffffff
+
 /** f32 value of fp16 bits (exact; inf/NaN kept). */
 @inline export function half(h: u32): f32 {
   const sign = (h & 0x8000) << 16
   const em = h & 0x7fff
   const bits: u32 = em >= 0x7c00
     ? 0x7f800000 | ((em & 0x3ff) << 13)
-    : reinterpret<u32>(reinterpret<f32>(em << 13) * reinterpret<f32>(0x77800000)) // * 2^112
+    : reinterpret<u32>(reinterpret<f32>(em << 13) * reinterpret<f32>(F32_2P112))
   return reinterpret<f32>(bits | sign)
 }
 
@@ -99,7 +105,7 @@ export const Q8KB_BSUM16: usize = 288
   const t = i32x4.shl(h, 17)
   const em = i32x4.shr_u(t, 4) // (h & 0x7fff) << 13
   const special = i32x4.eq(i32x4.shr_s(t, 27), i32x4.eq(t, t)) // exponent bits all ones
-  const finite = f32x4.mul(em, f32x4.splat(reinterpret<f32>(0x77800000)))
+  const finite = f32x4.mul(em, f32x4.splat(reinterpret<f32>(F32_2P112)))
   const inf = i32x4.add(em, i32x4.shr_u(i32x4.shl(special, 29), 1)) // em + 0x70000000
   return v128.or(v128.bitselect(inf, finite, special), i32x4.shl(i32x4.shr_u(h, 15), 31))
 }

@@ -2,8 +2,9 @@
  * WebAssembly SIMD kernels (AssemblyScript; compiled by `npm run build:wasm` into
  * dist/wasm/kernels.wasm). The memory contract is written down in src/kernels/wasm/kernels-wasm.ts:
  * the module imports a shared `env.memory`, owns no static data and no stack (its one global, a v128
- * of q4_k_lanes.ts, holds no address), and touches only the byte ranges its arguments name. Every kernel here has a scalar reference in src/kernels/ and is
- * checked against it (test/unit/kernels-wasm.test.ts): the 8-bit paths bit for bit.
+ * of q4_k_lanes.ts, holds no address), and touches only the byte ranges its arguments name. Every
+ * kernel here has a scalar reference in src/kernels/ and is checked against it
+ * (test/unit/kernels-wasm.test.ts): the 8-bit paths bit for bit.
  *
  * Activation layouts built here for the integer kernels (one "position" = one activation vector):
  *   Q8KX, 576 bytes per 256 values (Q8_K widened to i16, pairs de-interleaved):

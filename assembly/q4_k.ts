@@ -3,7 +3,7 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {dot, dot4, everyByte, foldPair, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
+import {dot, dot4, everyByte, F32_2P112, FINITE_HALF_MASK, foldPair, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
 import {finiteHalves, laneHalves, laneMins, laneScales} from './q4_k_lanes'
 import {rowsPair} from './rows_pair'
 
@@ -33,8 +33,8 @@ import {rowsPair} from './rows_pair'
 // lane keeps one sub-block for the whole block (+5%), with the head repacked so that the scales
 // need no shuffles (+6% more): 10.9-11.0 -> 12.1-12.2 GB/s, grouped 10.8-10.9 -> 12.1 (13.3 since,
 // see there). The base build's engine runs that; this kernel stays for Q4_K in file order (a tied
-// token embedding as the output, and matrices with an infinite or NaN d or dmin). (The scale decoding that cost nothing here costs 11% there: what limits a loop
-// moves as it gets shorter.)
+// token embedding as the output, and matrices with an infinite or NaN d or dmin). (The scale
+// decoding that cost nothing here costs 11% there: what limits a loop moves as it gets shorter.)
 // Several positions (prompt): passes of up to 8 positions (q4kPass). Each 16 bytes of nibbles are
 // decoded once per pass into four i16 vectors already multiplied by their sub-block scale, so a
 // position costs only its loads, dot_i16x8 and adds: 9.8 -> ~19.5 GB/s (weight bytes x positions
@@ -165,8 +165,8 @@ export type LaneOrder = u16
  * of nibbles (16-bit lane j: values 2j, 2j + 1 of a group of sub-block A in its low nibbles, of B
  * in the high ones) become four i16 vectors (A evens, A odds, B evens, B odds) times their scale
  * (q * sc <= 945; a block's 256 products with |x| <= 127 sum within i32), dotted with each
- * position: integer sums exact, so any order gives vecDotQ4KQ8K's isum. With O = LaneOrder (L), the row is in lane
- * order against Q8KL activations (q4_k_lanes.ts): the same steps and places, each 16 bytes holding
+ * position: integer sums exact, so any order gives vecDotQ4KQ8K's isum. With O = LaneOrder (L),
+ * the row is in lane order against Q8KL activations (q4_k_lanes.ts): the same steps and places, each 16 bytes holding
  * all four pairs of sub-blocks, so the scales are one pair of vectors for the whole block, taken
  * with the mins, d and dmin from the head in lane order.
  */
@@ -226,7 +226,7 @@ export type LaneOrder = u16
     // The mins (imin = mins . bsum32) and the float part, four positions per f32x4, each lane as
     // vecDotQ4KQ8K: sumf += (d * dy) * isum; sumf -= (dmin * dy) * imin.
     const mn = L ? laneMins(sm, i16x8.splat(63)) : i16x8.extend_high_i8x16_u(sm)
-    const dd = L ? finiteHalves(laneHalves(sm, sm, i16x8.splat(0xff)), i32x4.splat(0x8fffffff), f32x4.splat(reinterpret<f32>(0x77800000))) : f32x4.splat(0) // d, dmin, d, dmin
+    const dd = L ? finiteHalves(laneHalves(sm, sm, i16x8.splat(0xff)), i32x4.splat(FINITE_HALF_MASK), i32x4.splat(F32_2P112)) : f32x4.splat(0) // d, dmin, d, dmin
     const d = L ? i32x4.shuffle(dd, dd, 0, 0, 0, 0) : f32x4.splat(half(load<u16>(b)))
     const dmin = L ? i32x4.shuffle(dd, dd, 1, 1, 1, 1) : f32x4.splat(half(load<u16>(b, 2)))
     let xq = x

@@ -2,7 +2,7 @@
  * Activation preparation, once per activation vector and shared by every row and thread: Q8_K
  * (standard and the widened Q8KX), Q8_0 (widened Q80X) and F32X. Layouts: see kernels.ts.
  */
-import {half, toHalf} from './common'
+import {F32_2P112, FINITE_HALF_MASK, half, toHalf} from './common'
 
 /** The value of largest magnitude (the first such) among 256 f32 at x: ggml's `max`. */
 @inline function maxAbsValue(x: usize): f32 {
@@ -64,8 +64,8 @@ export function quantize_q8k(xPtr: usize, n: i32, outPtr: usize): void {
 
 /** Q8KLY's constants of q4_k_lanes.ts finiteHalves in the block at y: 2^112 (f32) at 4, its mask 0x8fffffff at 8. */
 @inline function laneConstants(y: usize): void {
-  store<f32>(y, reinterpret<f32>(0x77800000), 4)
-  store<u32>(y, 0x8fffffff, 8)
+  store<u32>(y, F32_2P112, 4)
+  store<u32>(y, FINITE_HALF_MASK, 8)
 }
 
 /**

@@ -22,8 +22,8 @@
  * (kernels/wasm/grouped.ts) and run on the grouped kernels (Q8KX activations, Q8KY for one
  * position of Q4_K; short contiguous column chunks), in chunks of whole row groups. On the base
  * build, Q4_K matrices with finite scales (all but broken files) are put in lane order
- * (assembly/q4_k_lanes.ts; weight-layouts.ts) and read
- * Q8KL activations, Q8KLY for one position, instead of Q8KX / Q8KY. Gate and up run as one gated
+ * (assembly/q4_k_lanes.ts; weight-layouts.ts) and read Q8KL activations, Q8KLY for one position,
+ * instead of Q8KX / Q8KY. Gate and up run as one gated
  * job (glu): a chunk's rows of both, combined by SwiGLU on the thread that made them.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
