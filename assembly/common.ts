@@ -17,6 +17,15 @@ export const POS_TILE = 16
  */
 export const POS_PASS = 8
 
+/**
+ * The block order of the batched pass as a type parameter (q4kPass, q6kPass: <FileOrder> or <LaneOrder>): asc
+ * folds sizeof<O>() where it did not fold a bool passed down through the inlined calls, which left
+ * both orders' code in all 32 copies of the pass for Binaryen to remove (the relaxed build took
+ * 59 s instead of 31).
+ */
+export type FileOrder = u8
+export type LaneOrder = u16
+
 /** First position of pass k of `passes` near-equal passes over nPos positions (nPos for k >= passes). */
 @inline export function passStart(nPos: i32, passes: i32, k: i32): i32 {
   if (k >= passes) return nPos

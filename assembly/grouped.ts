@@ -6,8 +6,8 @@
  * run, and the chunk's Q8KX activations stay in L1 beside it. Each row's sum is carried over from
  * chunk to chunk in the output, so the block order, and every result, stays the plain kernels'.
  */
-import {passStart, POS_PASS} from './common'
-import {FileOrder, LaneOrder, q4kPassN} from './q4_k'
+import {FileOrder, LaneOrder, passStart, POS_PASS} from './common'
+import {q4kPassN} from './q4_k'
 import {q6kPassN} from './q6_k'
 import {actBlockBytes, rowsPair} from './rows_pair'
 
@@ -61,7 +61,8 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
 }
 
 /**
- * nPos positions of a grouped Q4_K (Q6 false; with O = LaneOrder in lane order against Q8KL) or Q6_K matrix against Q8KX activations, in the
+ * nPos positions of a grouped Q4_K (Q6 false; with O = LaneOrder in lane order against Q8KL) or Q6_K
+ * matrix (with O = LaneOrder in lane order) against Q8KX activations, in the
  * passes of the plain kernels (common.ts POS_PASS, two per sweep), each pass over one column chunk
  * of one row, starting from the row's sums so far after the first chunk. (kernels_relaxed.ts has
  * the same sweep for the relaxed passes: one sweep choosing its pass by flags made the builds take
@@ -87,8 +88,8 @@ export const GROUP_CHUNK_BLOCKS: usize = 16
           const r = <usize>g0 + lr
           const oA = outPtr + ((<usize>pA * <usize>rows + r) << 2), oB = outPtr + ((<usize>pB * <usize>rows + r) << 2)
           if (Q6) {
-            q6kPassN(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
-            if (pC > pB) q6kPassN(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
+            q6kPassN<O>(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
+            if (pC > pB) q6kPassN<O>(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
           } else {
             q4kPassN<O>(w, n, x + <usize>pA * xs, xs, oA, os, pB - pA, c0 > 0)
             if (pC > pB) q4kPassN<O>(w, n, x + <usize>pB * xs, xs, oB, os, pC - pB, c0 > 0)
@@ -123,4 +124,10 @@ export function q4k_matmul_l_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usiz
 /** q4k_matvec_y_g for a matrix in lane order (one position, Q8KLY activations). */
 export function q4k_matvec_l_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, false, false, true)
+}
+
+/** q6k_matmul_g for a matrix in lane order (q6_k_lanes.ts), Q8KX activations, any number of positions. */
+export function q6k_matmul_l_g(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  if (nPos == 1) groupedOne(wPtr, rowBytes, rows, xPtr, outPtr, true, false, true)
+  else groupedPasses<LaneOrder>(wPtr, rowBytes, rows, xPtr, nPos, outPtr, true)
 }

@@ -39,7 +39,7 @@
  *
  * Files: common.ts (fp16, sums, the batching scheme), quantize.ts (activation preparation), q4_k.ts,
  * q4_k_lanes.ts (Q4_K in lane order: the repack and its one-position kernel),
- * q6_k.ts, q8_0.ts (8-bit paths), rows_pair.ts (one position two rows at a time, for both),
+ * q6_k.ts, q6_k_lanes.ts (Q6_K in lane order: the repack and its one-position quad), q8_0.ts (8-bit paths), rows_pair.ts (one position two rows at a time, for both),
  * grouped.ts (Q4_K / Q6_K in the grouped layout), attention.ts (one position's attention over the
  * KV cache, f32), relaxed.ts (relaxed SIMD: the second build,
  * kernels_relaxed.ts), float_k.ts
@@ -61,7 +61,8 @@ export {quantize_q8k, quantize_q8kx, quantize_q8ky, quantize_q8kl, quantize_q8kl
 export {q4k_matmul, q4k_matvec_y} from './q4_k'
 export {q6k_matmul, q6k_matvec_b} from './q6_k'
 export {q4k_lanes, q4k_matmul_l, q4k_matvec_l} from './q4_k_lanes'
-export {q4k_matmul_g, q4k_matvec_y_g, q4k_matmul_l_g, q4k_matvec_l_g, q6k_matmul_g} from './grouped'
+export {q6k_lanes, q6k_matmul_l} from './q6_k_lanes'
+export {q4k_matmul_g, q4k_matvec_y_g, q4k_matmul_l_g, q4k_matvec_l_g, q6k_matmul_g, q6k_matmul_l_g} from './grouped'
 export {q4k_f32_matmul, q6k_f32_matmul} from './float_k'
 export {q8_0_matmul} from './q8_0'
 export {f32_matmul, f16_matmul} from './float'

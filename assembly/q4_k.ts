@@ -3,7 +3,7 @@
  * and mins, 128 bytes of nibbles) against Q8KX activations, bit-exact with vecDotQ4KQ8K. The float
  * path (F32X activations) is in float_k.ts.
  */
-import {dot, dot4, everyByte, F32_2P112, FINITE_HALF_MASK, foldPair, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, storePass} from './common'
+import {dot, dot4, everyByte, F32_2P112, FileOrder, FINITE_HALF_MASK, foldPair, half, halves, hsum4, LaneOrder, loadPass, passStart, pin, POS_PASS, storePass} from './common'
 import {finiteHalves, laneHalves, laneMins, laneScales} from './q4_k_lanes'
 import {rowsPair} from './rows_pair'
 
@@ -49,15 +49,6 @@ import {rowsPair} from './rows_pair'
  * (quantize_q8ky), so a sub-block's dots add up in one accumulator with no shifts, and each
  * chunk's scaled sum is divided by 256 once (bound: q4kChunkPair).
  */
-
-/**
- * The block order of the batched pass as a type parameter (q4kPass<FileOrder> or <LaneOrder>): asc
- * folds sizeof<O>() where it did not fold a bool passed down through the inlined calls, which left
- * both orders' code in all 32 copies of the pass for Binaryen to remove (the relaxed build took
- * 59 s instead of 31).
- */
-export type FileOrder = u8
-export type LaneOrder = u16
 
 /** Each i32 lane's low 16 bits in both halves of it (v: values < 2^16). */
 @inline function pairUp(v: v128): v128 {

@@ -29,8 +29,8 @@
  * place of halves), and each block's float step deferred to the middle of the next block
  * (q4kBlockPairL): 12.1 -> 13.3 GB/s (file order 10.95).
  */
-import {dot, foldPair, pin} from './common'
-import {LaneOrder, q4kDotsA, q4kDotsB, q4kScales, q4kSweep} from './q4_k'
+import {dot, foldPair, LaneOrder, pin} from './common'
+import {q4kDotsA, q4kDotsB, q4kScales, q4kSweep} from './q4_k'
 import {rowsPair} from './rows_pair'
 
 /** Stores the 4 x 4 transpose (of 32-bit words) of v0 .. v3 at b + o0 .. b + o3. */

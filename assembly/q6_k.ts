@@ -3,7 +3,8 @@
  * each, 16 i8 group scales, fp16 d) against Q8KX activations, bit-exact with vecDotQ6KQ8K. The
  * float path (F32X activations) is in float_k.ts.
  */
-import {act, dot, dot4, everyByte, foldPair, half, halves, hsum4, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
+import {act, dot, dot4, everyByte, FileOrder, foldPair, half, halves, hsum4, LaneOrder, loadPass, passStart, pin, POS_PASS, Q8KB_BSUM16, Q8KB_BYTES, storePass} from './common'
+import {laneD3Even, laneD3Odd, laneEven, laneOdd, q6kQuadPairL} from './q6_k_lanes'
 import {rowsPair} from './rows_pair'
 
 // Speed notes (as in q4_k.ts). Several positions run in passes of up to 8 (q6kPass): each weight
@@ -26,6 +27,11 @@ import {rowsPair} from './rows_pair'
 /** The 6-bit values t (0..63, bytes) minus 32, as the passes dot them. */
 @inline function q6kBias(t: v128): v128 {
   return i8x16.sub(t, i8x16.splat(32))
+}
+
+/** Lane-order values (0..63, i16) minus 32, as the passes dot them. */
+@inline function laneBias(v: v128): v128 {
+  return i16x8.sub(v, i16x8.splat(32))
 }
 
 /** The even (low-byte) signed values of t as i16. */
@@ -54,7 +60,7 @@ import {rowsPair} from './rows_pair'
 }
 
 /** Two groups' dots g, h (each lane within i16) times their scales: sc holds i16 [g's scale x 4, h's x 4]. */
-@inline function q6kScaled(g: v128, h: v128, sc: v128): v128 {
+@inline export function q6kScaled(g: v128, h: v128, sc: v128): v128 {
   return dot(i16x8.narrow_i32x4_s(g, h), sc)
 }
 
@@ -97,16 +103,21 @@ import {rowsPair} from './rows_pair'
 }
 
 /**
- * q6kQuadPair with quad q's scales taken from eR, eS: the eight scales of the quad's half (groups
- * 8h + 0 .. 7, h = q >> 1) of row R's and row S's block as i16; quad q & 1 takes groups q & 1,
- * + 2, + 4, + 6 of them. Each i16 lane is doubled (lane shuffles V8 emits as unpacks, without a
- * constant) and two of the doubled pairs spread over four lanes each (q6kScalePair).
+ * q6kQuadPair (or with O = LaneOrder q6_k_lanes.ts q6kQuadPairL) with quad q's scales taken from
+ * eR, eS: the eight scales of the quad's half (groups 8h + 0 .. 7, h = q >> 1) of row R's and row
+ * S's block as i16; quad q & 1 takes groups q & 1, + 2, + 4, + 6 of them. Each i16 lane is doubled
+ * (lane shuffles V8 emits as unpacks, without a constant) and two of the doubled pairs spread over
+ * four lanes each (q6kScalePair). The masks m1, m2, m3: file order 0x0f and 0x30 in every byte and
+ * 0x00ff; lane order 0x003f, 0x0030 and 0x003c.
  */
-@inline function q6kQuadPairScaled(b: usize, b2: usize, x: usize, q: usize, eR: v128, eS: v128, m0F: v128, m30: v128, mFF: v128, o: usize, B: bool): v128 {
+@inline function q6kQuadPairScaled<O>(b: usize, b2: usize, x: usize, q: usize, eR: v128, eS: v128, m1: v128, m2: v128, m3: v128, o: usize, B: bool): v128 {
   const odd = (q & 1) != 0
   const uR0 = i8x16.shuffle(eR, eR, 0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7), uR1 = i8x16.shuffle(eR, eR, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15)
   const uS0 = i8x16.shuffle(eS, eS, 0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7), uS1 = i8x16.shuffle(eS, eS, 8, 9, 8, 9, 10, 11, 10, 11, 12, 13, 12, 13, 14, 15, 14, 15)
-  return q6kQuadPair(b, b2, x, q, q6kScalePair(uR0, odd), q6kScalePair(uR1, odd), q6kScalePair(uS0, odd), q6kScalePair(uS1, odd), m0F, m30, mFF, o, B)
+  const scR01 = q6kScalePair(uR0, odd), scR23 = q6kScalePair(uR1, odd), scS01 = q6kScalePair(uS0, odd), scS23 = q6kScalePair(uS1, odd)
+  return sizeof<O>() == sizeof<LaneOrder>()
+    ? q6kQuadPairL(b, b2, x, q, scR01, scR23, scS01, scS23, m1, m2, m3, o)
+    : q6kQuadPair(b, b2, x, q, scR01, scR23, scS01, scS23, m1, m2, m3, o, B)
 }
 
 /**
@@ -118,19 +129,30 @@ import {rowsPair} from './rows_pair'
  * come from all-ones lanes (V8 rebuilds each v128 constant at every use in the loop).
  */
 @inline export function q6kBlockPair(b: usize, b2: usize, x: usize, S: v128, o: usize, B: bool): v128 {
+  return q6kBlockPairOf<FileOrder>(b, b2, x, S, o, B)
+}
+
+/** q6kBlockPair for blocks in lane order (q6_k_lanes.ts) against Q8KX: the same sums, bit for bit. */
+@inline export function q6kBlockPairL(b: usize, b2: usize, x: usize, S: v128, o: usize): v128 {
+  return q6kBlockPairOf<LaneOrder>(b, b2, x, S, o, false)
+}
+
+@inline function q6kBlockPairOf<O>(b: usize, b2: usize, x: usize, S: v128, o: usize, B: bool): v128 {
+  const L = sizeof<O>() == sizeof<LaneOrder>()
   const rawR = v128.load(b, 192), rawS = v128.load(b2, 192)
   const ones = i16x8.eq(rawR, rawR)
-  const mFF = i16x8.shr_u(ones, 8)
-  const m0F = everyByte(i16x8.shr_u(ones, 12)), m30 = everyByte(i16x8.shl(i16x8.shr_u(ones, 14), 4))
+  const m1 = L ? i16x8.shr_u(ones, 10) : everyByte(i16x8.shr_u(ones, 12))
+  const m2 = L ? i16x8.shl(i16x8.shr_u(ones, 14), 4) : everyByte(i16x8.shl(i16x8.shr_u(ones, 14), 4))
+  const m3 = L ? i16x8.shl(i16x8.shr_u(ones, 12), 2) : i16x8.shr_u(ones, 8)
   const loR = i16x8.extend_low_i8x16_s(rawR), hiR = i16x8.extend_high_i8x16_s(rawR)
   const loS = i16x8.extend_low_i8x16_s(rawS), hiS = i16x8.extend_high_i8x16_s(rawS)
-  let acc = q6kQuadPairScaled(b, b2, x, 0, loR, loS, m0F, m30, mFF, o, B)
+  let acc = q6kQuadPairScaled<O>(b, b2, x, 0, loR, loS, m1, m2, m3, o, B)
   pin(o, acc)
-  acc = i32x4.add(acc, q6kQuadPairScaled(b, b2, x, 1, loR, loS, m0F, m30, mFF, o, B))
+  acc = i32x4.add(acc, q6kQuadPairScaled<O>(b, b2, x, 1, loR, loS, m1, m2, m3, o, B))
   pin(o, acc)
-  acc = i32x4.add(acc, q6kQuadPairScaled(b, b2, x, 2, hiR, hiS, m0F, m30, mFF, o, B))
+  acc = i32x4.add(acc, q6kQuadPairScaled<O>(b, b2, x, 2, hiR, hiS, m1, m2, m3, o, B))
   pin(o, acc)
-  acc = i32x4.add(acc, q6kQuadPairScaled(b, b2, x, 3, hiR, hiS, m0F, m30, mFF, o, B))
+  acc = i32x4.add(acc, q6kQuadPairScaled<O>(b, b2, x, 3, hiR, hiS, m1, m2, m3, o, B))
   const bs = x + (B ? Q8KB_BSUM16 : 544)
   const bs0 = v128.load(bs), bs1 = v128.load(bs, 16)
   const cR = i32x4.add(dot(loR, bs0), dot(hiR, bs1))
@@ -148,11 +170,13 @@ import {rowsPair} from './rows_pair'
  * 8h + is + {0, 2, 4, 6}; each quad is decoded in two steps of four i16 vectors. |(q - 32) * sc|
  * <= 4096, so a block's 256 products with |x| <= 127 sum within i32: integer sums exact.
  */
-@inline function q6kPass(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool): void {
+@inline function q6kPass<O>(w: usize, nb: usize, x0: usize, xs: usize, o: usize, os: usize, P: i32, more: bool): void {
+  const L = sizeof<O>() == sizeof<LaneOrder>()
   let f0 = more ? loadPass(o, os, P, 0) : f32x4.splat(0) // sumf of positions 0-3 (with more: the sums so far)
   let f1 = more && P > 4 ? loadPass(o, os, P, 1) : f32x4.splat(0) // and 4-7
-  const m0F = i8x16.splat(0x0f)
-  const m30 = i8x16.splat(0x30)
+  const m0F = L ? i16x8.splat(0x3f) : i8x16.splat(0x0f) // lane order: 0x003f (laneEven, laneOdd)
+  const m30 = i8x16.splat(0x30) // and for laneD3Even, whose (b >> 8) has no high byte
+  const m3C = i16x8.splat(0x3c)
   for (let i: usize = 0; i < nb; i++) {
     const b = w + i * 210
     const x = x0 + i * 576
@@ -175,12 +199,12 @@ import {rowsPair} from './rows_pair'
         const hv = v128.load(qh)
         const s0 = i8x16.shuffle(sc, sc, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1)
         const s1 = i8x16.shuffle(sc, sc, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)
-        const t0 = q6kBias(v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30)))
-        const t1 = q6kBias(v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30)))
-        const e0 = i16x8.mul(q6kEven(t0), s0)
-        const o0 = i16x8.mul(q6kOdd(t0), s0)
-        const e1 = i16x8.mul(q6kEven(t1), s1)
-        const o1 = i16x8.mul(q6kOdd(t1), s1)
+        const t0 = L ? qa : q6kBias(v128.or(v128.and(qa, m0F), v128.and(i16x8.shl(hv, 4), m30))) // lane order: A
+        const t1 = L ? qb : q6kBias(v128.or(v128.and(qb, m0F), v128.and(i16x8.shl(hv, 2), m30))) // and B
+        const e0 = i16x8.mul(L ? laneBias(laneEven(t0, m0F)) : q6kEven(t0), s0)
+        const o0 = i16x8.mul(L ? laneBias(laneOdd(t0, m0F)) : q6kOdd(t0), s0)
+        const e1 = i16x8.mul(L ? laneBias(laneEven(t1, m0F)) : q6kEven(t1), s1)
+        const o1 = i16x8.mul(L ? laneBias(laneOdd(t1, m0F)) : q6kOdd(t1), s1)
         let xp = xq
         a0 = dot4(a0, e0, o0, e1, o1, xp); pin(o, a0)
         if (P > 1) { xp += xs; a1 = dot4(a1, e0, o0, e1, o1, xp); pin(o, a1) }
@@ -197,12 +221,12 @@ import {rowsPair} from './rows_pair'
         const hv = v128.load(qh)
         const s2 = i8x16.shuffle(sc, sc, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5)
         const s3 = i8x16.shuffle(sc, sc, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7)
-        const t2 = q6kBias(v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30)))
-        const t3 = q6kBias(v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30)))
-        const e2 = i16x8.mul(q6kEven(t2), s2)
-        const o2 = i16x8.mul(q6kOdd(t2), s2)
-        const e3 = i16x8.mul(q6kEven(t3), s3)
-        const o3 = i16x8.mul(q6kOdd(t3), s3)
+        const t2 = L ? hv : q6kBias(v128.or(v128.and(i16x8.shr_u(qa, 4), m0F), v128.and(hv, m30))) // lane order: C
+        const t3 = L ? hv : q6kBias(v128.or(v128.and(i16x8.shr_u(qb, 4), m0F), v128.and(i16x8.shr_u(hv, 2), m30)))
+        const e2 = i16x8.mul(L ? laneBias(laneEven(t2, m0F)) : q6kEven(t2), s2)
+        const o2 = i16x8.mul(L ? laneBias(laneOdd(t2, m0F)) : q6kOdd(t2), s2)
+        const e3 = i16x8.mul(L ? laneBias(laneD3Even(qa, qb, m30)) : q6kEven(t3), s3)
+        const o3 = i16x8.mul(L ? laneBias(laneD3Odd(qb, hv, m3C)) : q6kOdd(t3), s3)
         let xp = xq + 128
         a0 = dot4(a0, e2, o2, e3, o3, xp); pin(o, a0)
         if (P > 1) { xp += xs; a1 = dot4(a1, e2, o2, e3, o3, xp); pin(o, a1) }
@@ -239,15 +263,15 @@ import {rowsPair} from './rows_pair'
  * position never comes here (rows_pair.ts), and passes of several positions are never cut to one
  * (common.ts passStart).
  */
-@inline export function q6kPassN(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
+@inline export function q6kPassN<O>(w: usize, nb: usize, x: usize, xs: usize, o: usize, os: usize, n: i32, more: bool = false): void {
   switch (n) {
-    case 2: { q6kPass(w, nb, x, xs, o, os, 2, more); break }
-    case 3: { q6kPass(w, nb, x, xs, o, os, 3, more); break }
-    case 4: { q6kPass(w, nb, x, xs, o, os, 4, more); break }
-    case 5: { q6kPass(w, nb, x, xs, o, os, 5, more); break }
-    case 6: { q6kPass(w, nb, x, xs, o, os, 6, more); break }
-    case 7: { q6kPass(w, nb, x, xs, o, os, 7, more); break }
-    default: { q6kPass(w, nb, x, xs, o, os, 8, more); break }
+    case 2: { q6kPass<O>(w, nb, x, xs, o, os, 2, more); break }
+    case 3: { q6kPass<O>(w, nb, x, xs, o, os, 3, more); break }
+    case 4: { q6kPass<O>(w, nb, x, xs, o, os, 4, more); break }
+    case 5: { q6kPass<O>(w, nb, x, xs, o, os, 5, more); break }
+    case 6: { q6kPass<O>(w, nb, x, xs, o, os, 6, more); break }
+    case 7: { q6kPass<O>(w, nb, x, xs, o, os, 7, more); break }
+    default: { q6kPass<O>(w, nb, x, xs, o, os, 8, more); break }
   }
 }
 
@@ -257,10 +281,15 @@ import {rowsPair} from './rows_pair'
  * sweep over the rows.
  */
 export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
+  q6kSweep<FileOrder>(wPtr, rowBytes, rows, xPtr, nPos, outPtr)
+}
+
+/** q6k_matmul's sweep; with O = LaneOrder over rows in lane order (q6_k_lanes.ts q6k_matmul_l). */
+@inline export function q6kSweep<O>(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, nPos: i32, outPtr: usize): void {
   const nb = <usize>(rowBytes / 210)
   const rb = <usize>rowBytes
   if (nPos == 1) {
-    rowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, true, false, false, false)
+    rowsPair(wPtr, rb, rows, nb, xPtr, outPtr, false, true, false, false, sizeof<O>() == sizeof<LaneOrder>())
     return
   }
   const xs = nb * 576
@@ -270,8 +299,8 @@ export function q6k_matmul(wPtr: usize, rowBytes: i32, rows: i32, xPtr: usize, n
     const pA = passStart(nPos, passes, k), pB = passStart(nPos, passes, k + 1), pC = passStart(nPos, passes, k + 2)
     for (let r = 0; r < rows; r++) {
       const w = wPtr + <usize>r * rb
-      q6kPassN(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
-      if (pC > pB) q6kPassN(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
+      q6kPassN<O>(w, nb, xPtr + <usize>pA * xs, xs, outPtr + (<usize>(pA * rows + r) << 2), os, pB - pA)
+      if (pC > pB) q6kPassN<O>(w, nb, xPtr + <usize>pB * xs, xs, outPtr + (<usize>(pB * rows + r) << 2), os, pC - pB)
     }
   }
 }

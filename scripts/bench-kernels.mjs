@@ -7,8 +7,9 @@
  *
  *   npm run bench [-- --rows 14336 --cols 4096 --seconds 1 --types Q4_K,Q6_K --positions 1,16,64]
  *
- * Each count runs the kernel the engine picks for it (kernels-wasm.ts wasmKernelFor: one position of
- * Q4_K on Q8KY activations, of a Q6_K matrix from BYTE_ACTIVATION_MIN_COLS columns on Q8KB); one
+ * Each count runs the kernel the engine picks for it on file order (kernels-wasm.ts wasmKernelFor: one
+ * position of Q4_K on Q8KY activations, of a Q6_K matrix from BYTE_ACTIVATION_MIN_COLS columns on
+ * Q8KB), and Q4_K and Q6_K also in lane order (the base build's layouts, which the engine runs); one
  * position is also timed on the other 8-bit layouts (Q8KX passes; Q8KB for Q6_K). Rows wider than 32
  * blocks are also timed in the grouped layout (src/kernels/wasm/grouped.ts), as the engine stores
  * and runs them.
@@ -182,17 +183,23 @@ for (const name of wanted) {
       line('wasm simd, f32 activations', n, time(runFloat))
     }
   }
-  const lanes = type === GGMLType.Q4_K // the base build's order of Q4_K (assembly/q4_k_lanes.ts), the engine's kernels there
+  // The base build's order of Q4_K and Q6_K (assembly/q4_k_lanes.ts, q6_k_lanes.ts), the engine's kernels there.
+  const lanes = type === GGMLType.Q4_K || type === GGMLType.Q6_K
+  /** Puts the matrix into lane order or back (Q4_K refuses a non-finite scale, which the generated blocks never have). */
+  const reorder = (back) => {
+    if (type === GGMLType.Q6_K) k.q6k_lanes(wPtr, bytes / blockBytes, back)
+    else if (k.q4k_lanes(wPtr, bytes / blockBytes, back) !== -1) throw new Error('bench-kernels: a non-finite scale in the generated Q4_K blocks')
+  }
   /** Runs the kernels of the matrix in lane order (in place, then back), grouped or not, against its file order `plain`. */
   const laneRuns = (n, grouped, plain) => {
     if (!lanes) return
-    if (k.q4k_lanes(wPtr, bytes / blockBytes, false) !== -1) throw new Error('bench-kernels: a non-finite scale in the generated Q4_K blocks')
+    reorder(false)
     const l = wasmKernelFor(type, {cols, nPos: n}, {byteMinCols: 0, grouped, lanes})
     const run = () => l.matmul(k, wPtr, rowBytes, rows, l.prepare(k, xPtr, cols, n, actPtr), n, outPtr)
     run()
     validate(n, `lane order${grouped ? ', grouped' : ''}`, true, plain)
     line(`${grouped ? 'grouped, ' : ''}lane order (${l.format})`, n, time(run))
-    k.q4k_lanes(wPtr, bytes / blockBytes, true)
+    reorder(true)
   }
   if (refInt) for (const n of positions) laneRuns(n, false, w.slice())
   if (refInt && isGrouped(cols / 256)) { // the engine's layout for rows the kernels take in column chunks

@@ -23,7 +23,7 @@
  * position of Q4_K; short contiguous column chunks), in chunks of whole row groups. On the base
  * build, Q4_K matrices with finite scales (all but broken files) are put in lane order
  * (assembly/q4_k_lanes.ts; weight-layouts.ts) and read Q8KL activations, Q8KLY for one position,
- * instead of Q8KX / Q8KY. Gate and up run as one gated
+ * instead of Q8KX / Q8KY; Q6_K matrices too (q6_k_lanes.ts), on the same Q8KX. Gate and up run as one gated
  * job (glu): a chunk's rows of both, combined by SwiGLU on the thread that made them.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
@@ -44,7 +44,7 @@ import {attention} from './attention.js'
 import {type KernelsInUse, type Matmul, matmulRows} from './matmul.js'
 import {swiglu} from './ops.js'
 import type {RunState} from './state.js'
-import {groupWideMatrices, q4kMatrices, setLaneOrder} from './weight-layouts.js'
+import {groupWideMatrices, laneOrderMatrices, setLaneOrder} from './weight-layouts.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
 
 /** Most positions in one job. */
@@ -115,10 +115,11 @@ export async function createFastMatmul(weights: ModelWeights, state: RunState, o
   const memories = [...weights.arena.memories, ...state.memories.map((m) => m.memory)]
   const pool = await ComputePool.create({threads: o.threads, memories, buffers, spinMicros: o.spinMicros, relaxedSimd: relaxed})
   try {
-    // Q4_K into the order its kernels read, at load rather than in the first product: lane order on
-    // the base build for every matrix whose scales are all finite, file order on relaxed SIMD.
+    // Q4_K and Q6_K into the order their kernels read, at load rather than in the first product: lane
+    // order on the base build (for Q4_K: every matrix whose scales are all finite), file order on
+    // relaxed SIMD.
     const lanes = new Set<WeightTensor>()
-    for (const m of q4kMatrices(weights, mats)) {
+    for (const m of laneOrderMatrices(weights, mats)) {
       const k = pool.main.kernelsOf(m.slice.region)
       if (!relaxed && setLaneOrder(m, true, k)) lanes.add(m)
       else setLaneOrder(m, false, k)
@@ -296,13 +297,13 @@ class FastMatmul implements Matmul {
   }
 
   /**
-   * The fast kernel of w for np positions (undefined: w's type has none). A Q4_K matrix is first
+   * The fast kernel of w for np positions (undefined: w's type has none). A Q4_K or Q6_K matrix is first
    * put in the order this Matmul's kernels read, should fast kernels of the other build have
    * reordered it since (weight-layouts.ts setLaneOrder; a no-op otherwise).
    */
   private kernel(w: WeightTensor, np: number): WasmTypeKernel | undefined {
     const lanes = this.lanes.has(w)
-    if (w.type === GGMLType.Q4_K) setLaneOrder(w, lanes, this.pool.main.kernelsOf(w.slice.region))
+    if (w.type === GGMLType.Q4_K || w.type === GGMLType.Q6_K) setLaneOrder(w, lanes, this.pool.main.kernelsOf(w.slice.region))
     return wasmKernelFor(w.type, {cols: w.cols, nPos: np}, {byteMinCols: this.byteMinCols, grouped: this.grouped.has(w), relaxed: this.relaxed, lanes})
   }
 

@@ -43,6 +43,12 @@ for (const name of ['tiny-mistral', 'tiny-magistral']) {
       it(`runs the fast kernels on ${threads} thread${threads > 1 ? 's' : ''}`, () => {
         expect(model.matmul.kernels).to.be.oneOf(['fast', 'relaxed']) // relaxed where the runtime (or an earlier test's flag) has relaxed SIMD
         expect(model.matmul.threads).to.equal(threads)
+        // The base build reads every Q4_K and Q6_K matrix in lane order, the relaxed one in file order.
+        const w = model.weights
+        const mats = [...w.layers.flatMap((l) => [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down]), w.output].filter((m) => m !== w.tokenEmbd)
+        const kQuants = mats.filter((m) => m.type === GGMLType.Q4_K || m.type === GGMLType.Q6_K)
+        expect(new Set(kQuants.map((m) => m.type)).size, 'the fixture has Q4_K and Q6_K matrices').to.equal(2)
+        expect(kQuants.filter((m) => !isInLaneOrder(m)).length).to.equal(model.matmul.kernels === 'fast' ? 0 : kQuants.length)
       })
 
       for (const seq of fixture.sequences) {
@@ -261,7 +267,7 @@ describe('fast forward pass: rows wider than 32 blocks (the grouped layout)', fu
         await again.matmul.close()
       }
     }
-    // The base build's kernels read Q4_K in lane order, the relaxed ones in file order: each set
+    // The base build's kernels read Q4_K and Q6_K in lane order, the relaxed ones in file order: each set
     // puts the weights back in its order before its products (weight-layouts.ts).
     fast.forward(tokens, 0, true)
     expect(fast.state.logits.subarray(0, tokens.length * V).every((v, i) => v === batch[i]), 'the first kernels again, after the others').to.equal(true)

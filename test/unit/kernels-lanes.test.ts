@@ -12,9 +12,9 @@ import {GGMLType} from '../../src/gguf/ggml-types.js'
 import {getScaleMinK4} from '../../src/kernels/k-common.js'
 import {Q4_K_BLOCK_BYTES, vecDotQ4KQ8K} from '../../src/kernels/q4_k.js'
 import {quantizeRowQ4K} from '../../src/kernels/quantize-k.js'
-import {groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
-import {createSharedMemory, instantiateWasmKernels, Q8KX_BLOCK_BYTES, requireWasmKernel, wasmKernelFor, type WasmKernelExports} from '../../src/kernels/wasm/kernels-wasm.js'
+import {createSharedMemory, instantiateWasmKernels, Q8KX_BLOCK_BYTES, type WasmKernelExports} from '../../src/kernels/wasm/kernels-wasm.js'
 import {extremeActivations, gaussian, putU16, randomQuantRows, referenceDots, setExtremeQ4K, TestHeap} from './kernels-support.js'
+import {itLaneProducts, runLaneKernel} from './lane-cases.js'
 
 const memory = createSharedMemory(32 << 20)
 const heap = new Uint8Array(memory.buffer)
@@ -49,15 +49,7 @@ function reference(w: Uint8Array, rows: number, x: Float32Array, n: number, nPos
 
 /** Runs the lane-order kernel for nPos positions over rows [r0, r1) of the matrix at wp; [position][row]. */
 function runLanes(wp: number, rowBytes: number, r0: number, r1: number, xp: number, n: number, nPos: number, grouped = false): number[][] {
-  const kernel = wasmKernelFor(GGMLType.Q4_K, {cols: n, nPos}, {lanes: true, grouped})
-  if (!kernel) throw new Error('no Q4_K kernel in lane order')
-  expect(kernel.format).to.equal(nPos === 1 ? 'q8kly' : 'q8kl')
-  expect(requireWasmKernel(kernel.id)).to.equal(kernel) // as worker threads look it up
-  const rows = r1 - r0
-  const out = alloc(4 * rows * nPos)
-  kernel.matmul(k, wp + r0 * rowBytes, rowBytes, rows, kernel.prepare(k, xp, n, nPos, alloc(kernel.activationBytes(n) * nPos, 16)), nPos, out)
-  const got = arena.floatsAt(out, rows * nPos)
-  return Array.from({length: nPos}, (_, p) => [...got.subarray(p * rows, (p + 1) * rows)])
+  return runLaneKernel(k, arena, GGMLType.Q4_K, nPos === 1 ? 'q8kly' : 'q8kl', wp, rowBytes, r0, r1, xp, n, nPos, grouped)
 }
 
 describe('kernels: Q4_K in lane order', function () {
@@ -128,46 +120,7 @@ describe('kernels: Q4_K in lane order', function () {
     expect(view.getInt16(scaledLanes + Q8KX_BLOCK_BYTES * 2 + q8klAt(0, 12), true)).to.equal(-127 * 256) // value 12 of block 2: sub-block 0 (A), even
   })
 
-  for (const [blocks, rows] of [[1, 1], [3, 7], [17, 5], [2, 9]]) {
-    it(`${rows} rows of ${blocks} blocks, 1..20 and 33 positions, equal the file-order reference bit for bit`, () => {
-      const n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES
-      // Half the rows are random bytes (every bit pattern), half are quantized Gaussians.
-      const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 40 + blocks)
-      const g = gaussian(n, 41, 0.02)
-      for (let r = 1; r < rows; r += 2) quantizeRowQ4K(g, 0, n, w, r * rowBytes)
-      const wp = laneRows(w)
-      const maxPos = 33
-      const x = gaussian(n * maxPos, 42 + blocks, 1.5)
-      const xp = arena.putFloats(x)
-      const want = reference(w, rows, x, n, maxPos)
-      const mark = arena.top
-      for (const nPos of [...Array.from({length: 20}, (_, i) => i + 1), 33]) {
-        expect(runLanes(wp, rowBytes, 0, rows, xp, n, nPos), `${nPos} position(s)`).to.deep.equal(want.slice(0, nPos))
-        arena.top = mark
-      }
-    })
-  }
-
-  it('the grouped layout: a group and 5 rows of 130 blocks in calls of whole groups, 1, 2, 9 and 17 positions, equal the reference bit for bit', () => {
-    const blocks = 130, rows = ROW_GROUP + 5, n = 256 * blocks, rowBytes = blocks * Q4_K_BLOCK_BYTES
-    const w = randomQuantRows(Q4_K_BLOCK_BYTES, [0, 2], blocks * rows, 50)
-    const g = gaussian(n, 51, 0.02)
-    for (let r = 1; r < rows; r += 3) quantizeRowQ4K(g, 0, n, w, r * rowBytes)
-    const grouped = w.slice()
-    groupRows(grouped, rows, blocks, Q4_K_BLOCK_BYTES) // whole blocks move: lane order inside each is independent of it
-    const wp = laneRows(grouped)
-    const maxPos = 17
-    const x = gaussian(n * maxPos, 52, 1.2)
-    const xp = arena.putFloats(x)
-    const want = reference(w, rows, x, n, maxPos)
-    for (const nPos of [1, 2, 9, 17]) {
-      const mark = arena.top
-      for (const [r0, r1] of [[0, ROW_GROUP], [ROW_GROUP, rows]]) {
-        expect(runLanes(wp, rowBytes, r0, r1, xp, n, nPos, true), `${nPos} position(s), rows ${r0}-${r1}`).to.deep.equal(want.slice(0, nPos).map((row) => row.slice(r0, r1)))
-      }
-      arena.top = mark
-    }
-  })
+  itLaneProducts({arena, blockBytes: Q4_K_BLOCK_BYTES, halfAt: [0, 2], groupedBlocks: 130, seed: 40, quantizeRow: quantizeRowQ4K, reference, laneRows, runLanes})
 
   it('blocks at their largest weights and scales against activations of magnitude 127, and edge halves as d and dmin (zeros, subnormals, negatives, the largest), give the reference sums', () => {
     const halves = [0x8000, 0x0000, 0x7bff, 0xfbff, 0x0001, 0x83ff, 0x0400, 0xbc00]

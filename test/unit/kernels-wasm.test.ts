@@ -83,7 +83,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     expect(mod.Module.imports(m)).to.deep.equal([{module: 'env', name: 'memory', kind: 'memory'}])
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
       'attend_group', 'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_lanes', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matmul_l', 'q4k_matmul_l_g', 'q4k_matvec_l',
-      'q4k_matvec_l_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_matmul', 'q6k_matmul_g', 'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb',
+      'q4k_matvec_l_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_lanes', 'q6k_matmul', 'q6k_matmul_g', 'q6k_matmul_l', 'q6k_matmul_l_g', 'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb',
       'quantize_q8kl', 'quantize_q8kly', 'quantize_q8kn', 'quantize_q8kx', 'quantize_q8ky',
     ])
   })

@@ -38,6 +38,11 @@
  *                                      for wide rows, whose Q8KX vector crowds L1
  *   q4k_matmul_g, q4k_matvec_y_g, q6k_matmul_g  the above for a matrix in the grouped layout
  *                                      (grouped.ts); rows: whole groups of ROW_GROUP
+ *   q4k_lanes(p, nBlocks, back), q6k_lanes(p, nBlocks, back)  a matrix's blocks into lane order, in
+ *                                      place, or back (assembly/q4_k_lanes.ts, q6_k_lanes.ts)
+ *   q4k_matmul_l, q4k_matvec_l, q4k_matmul_l_g, q4k_matvec_l_g  Q4_K in lane order (Q8KL; one
+ *                                      position Q8KLY), plain rows and the grouped layout
+ *   q6k_matmul_l, q6k_matmul_l_g       Q6_K in lane order (Q8KX, any number of positions)
  *   f32_matmul(...), f16_matmul(...)   same with plain f32 activations (x: nPos * cols f32) and any
  *                                      number of columns; float sums (within 1e-5 of the reference)
  *   q4k_matmul_r, q4k_matmul_r_g,      only in the relaxed build (dist/wasm/kernels-relaxed.wasm,
@@ -119,6 +124,10 @@ export interface WasmKernelExports {
   readonly q4k_matmul_l_g: MatmulFn
   readonly q4k_matvec_l_g: MatmulFn
   readonly q6k_matmul_g: MatmulFn
+  /** assembly/q6_k_lanes.ts: nBlocks Q6_K blocks at p into lane order, in place (back: into file order). */
+  readonly q6k_lanes: (p: number, nBlocks: number, back: boolean) => void
+  readonly q6k_matmul_l: MatmulFn
+  readonly q6k_matmul_l_g: MatmulFn
   readonly q8_0_matmul: MatmulFn
   readonly f32_matmul: MatmulFn
   readonly f16_matmul: MatmulFn
@@ -205,7 +214,7 @@ const GROUPED_VARIANT = 0x200
 const ONE_VARIANT = 0x400
 /** Added to a type's id for its kernel on relaxed SIMD (Q8KN). */
 const RELAXED_VARIANT = 0x800
-/** Added to a type's id for its kernel of weights in lane order (Q4_K; Q8KL, Q8KLY). */
+/** Added to a type's id for its kernel of weights in lane order (Q4_K: Q8KL, Q8KLY; Q6_K: Q8KX). */
 const LANE_VARIANT = 0x1000
 
 /**
@@ -276,10 +285,11 @@ const groupedTable = new Map<GGMLType, WasmTypeKernel>([
 ])
 
 /**
- * The kernels of Q4_K matrices in lane order (assembly/q4_k_lanes.ts; the base build's layout, see
- * src/model/weight-layouts.ts): [several positions, one position], plain rows and the grouped layout.
+ * The kernels of Q4_K and Q6_K matrices in lane order (assembly/q4_k_lanes.ts, q6_k_lanes.ts; the
+ * base build's layouts, see src/model/weight-layouts.ts): [several positions, one position], plain
+ * rows and the grouped layout. Q6_K reads Q8KX for any number of positions.
  */
-const Q4K = GGMLType.Q4_K
+const Q4K = GGMLType.Q4_K, Q6K = GGMLType.Q6_K
 const laneKernels = {
   plain: [
     {type: Q4K, id: Q4K + LANE_VARIANT, ...q8kl, matmul: (k, ...a) => k.q4k_matmul_l(...a)},
@@ -290,9 +300,14 @@ const laneKernels = {
     {type: Q4K, id: Q4K + LANE_VARIANT + ONE_VARIANT + GROUPED_VARIANT, ...q8kly, matmul: (k, ...a) => k.q4k_matvec_l_g(...a)},
   ],
 } satisfies Record<string, [WasmTypeKernel, WasmTypeKernel]>
+const q6kLaneKernels = {
+  plain: {type: Q6K, id: Q6K + LANE_VARIANT, ...q8kx, matmul: (k, ...a) => k.q6k_matmul_l(...a)},
+  grouped: {type: Q6K, id: Q6K + LANE_VARIANT + GROUPED_VARIANT, ...q8kx, matmul: (k, ...a) => k.q6k_matmul_l_g(...a)},
+} satisfies Record<string, WasmTypeKernel>
 
 /** Every 8-bit and plain float kernel by its id, as worker threads look them up. */
-const byId = new Map([...[table, oneTable, groupedOneTable, relaxedTable, relaxedGroupedTable, byteTable, groupedTable].flatMap((t) => [...t.values()]), ...laneKernels.plain, ...laneKernels.grouped]
+const byId = new Map([...[table, oneTable, groupedOneTable, relaxedTable, relaxedGroupedTable, byteTable, groupedTable].flatMap((t) => [...t.values()]), ...laneKernels.plain, ...laneKernels.grouped,
+  q6kLaneKernels.plain, q6kLaneKernels.grouped]
   .map((k) => [k.id, k] as const))
 
 const f32x = blockFormat('f32x', 256, F32X_BLOCK_BYTES, (k) => k.prepare_f32x)
@@ -312,7 +327,7 @@ export interface KernelChoice {
   readonly grouped?: boolean
   /** Q4_K and Q6_K on relaxed SIMD (the kernel instances must be of the relaxed build). */
   readonly relaxed?: boolean
-  /** The Q4_K matrix is in lane order (assembly/q4_k_lanes.ts; ignored for other types and with relaxed). */
+  /** The Q4_K or Q6_K matrix is in lane order (assembly/q4_k_lanes.ts, q6_k_lanes.ts; ignored for other types and with relaxed). */
   readonly lanes?: boolean
 }
 
@@ -323,12 +338,14 @@ export interface KernelChoice {
  * activations, one position of a Q6_K matrix at least `byteMinCols` wide Q8KB (the same sums, bit
  * for bit). `grouped`: the matrix is in the grouped layout (grouped.ts), whose kernels read Q8KX, or
  * Q8KY for one position of Q4_K. `relaxed`: Q4_K and Q6_K run on relaxed SIMD, plain or grouped, any
- * number of positions (Q8KN). `lanes`: a Q4_K matrix in lane order reads Q8KL, or Q8KLY for one position.
+ * number of positions (Q8KN). `lanes`: a Q4_K matrix in lane order reads Q8KL, or Q8KLY for one position;
+ * a Q6_K matrix in lane order reads Q8KX.
  */
 export function wasmKernelFor(type: GGMLType, shape?: {cols: number; nPos: number}, o: KernelChoice = {}): WasmTypeKernel | undefined {
   const {byteMinCols = BYTE_ACTIVATION_MIN_COLS, grouped = false, relaxed = false, lanes = false} = o
   const one = shape?.nPos === 1
   if (lanes && !relaxed && type === Q4K) return laneKernels[grouped ? 'grouped' : 'plain'][one ? 1 : 0]
+  if (lanes && !relaxed && type === Q6K) return q6kLaneKernels[grouped ? 'grouped' : 'plain']
   if (grouped) {
     const g = (relaxed ? relaxedGroupedTable.get(type) : undefined) ?? (one ? groupedOneTable.get(type) : undefined) ?? groupedTable.get(type)
     if (!g) throw new LlmfragError('INTERNAL', `no kernel for ${ggmlTypeName(type)} weights in the grouped layout`)
