@@ -41,7 +41,7 @@
  * q4_k_lanes.ts (Q4_K in lane order: the repack and its one-position kernel),
  * q6_k.ts, q6_k_lanes.ts (Q6_K in lane order: the repack and its one-position quad), q8_0.ts (8-bit paths), rows_pair.ts (one position two rows at a time, for both),
  * grouped.ts (Q4_K / Q6_K in the grouped layout), attention.ts (one position's attention over the
- * KV cache, f32), relaxed.ts (relaxed SIMD: the second build,
+ * KV cache, f32), swiglu.ts (a gated FFN chunk's SwiGLU, as ops.ts swiglu), relaxed.ts (relaxed SIMD: the second build,
  * kernels_relaxed.ts), float_k.ts
  * (Q4_K / Q6_K against F32X), float.ts (F32 / F16 weights).
  *
@@ -67,3 +67,4 @@ export {q4k_f32_matmul, q6k_f32_matmul} from './float_k'
 export {q8_0_matmul} from './q8_0'
 export {f32_matmul, f16_matmul} from './float'
 export {attend_group} from './attention'
+export {swiglu} from './swiglu'

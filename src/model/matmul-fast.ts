@@ -12,7 +12,8 @@
  *                                     (kernels-wasm.ts BYTE_ACTIVATION_MIN_COLS)
  *   q8kn  (SLICE, maxCols/256 * 320)  natural-order bytes, for Q4_K / Q6_K on relaxed SIMD (--relaxed-simd)
  *   q80x  (SLICE, maxCols/32 * 80)    prepared activations for Q8_0 (if the region has any)
- *   out   (threads, SCRATCH_PER_THREAD bytes)  each thread's kernel output, copied to the run state
+ *   out   (threads, 2 x SCRATCH_PER_THREAD bytes)  each thread's kernel output, copied to the run
+ *                                     state (a gated job's up rows in the second half)
  * A batch longer than SLICE positions runs as several jobs, which bounds the scratch (a few MB per
  * region) at the cost of reading the weights once per SLICE positions (negligible next to the
  * compute of 64 positions). The input is prepared once per job on the calling thread, shared by
@@ -67,7 +68,7 @@ const ACT_TILE_BYTES = 384 * 1024
  * against 14.6-14.9 GB/s and Q6_K 18.3 against 17.0-17.6 (scripts/bench-kernels.mjs, Zen 4).
  */
 const SWEEP_POSITIONS = 16
-/** Bytes of kernel output scratch per thread per region. */
+/** Bytes of kernel output scratch per thread per region for one part of a job (a gated job's two parts take two). */
 const SCRATCH_PER_THREAD = 64 * 1024
 
 /** Prepared activations kept in a region's scratch, with their bytes for `cols` columns, one position. */
@@ -157,7 +158,7 @@ function allocateScratch(weights: ModelWeights, mats: readonly WeightTensor[], s
       const values = formats.get(f)
       if (values) act.set(f, alloc(bytesOf(values)))
     }
-    scratch.set(region, {xin, act, out: alloc(threads * SCRATCH_PER_THREAD)})
+    scratch.set(region, {xin, act, out: alloc(threads * 2 * SCRATCH_PER_THREAD)})
   }
   return scratch
 }
@@ -287,7 +288,8 @@ class FastMatmul implements Matmul {
         prepared.set(key, actPtr)
       }
       if (parts.length === MAX_PARTS) parts = this.runJob(parts, np, false)
-      parts.push(this.part(w, kernel, region, actPtr, sc.out, outs[j].byteOffset / 4 + p0 * w.rows, np, cols))
+      const scratch = sc.out + (glu && j === 1 ? SCRATCH_PER_THREAD : 0) // a gated job's up rows: the second half of each thread's scratch
+      parts.push(this.part(w, kernel, region, actPtr, scratch, outs[j].byteOffset / 4 + p0 * w.rows, np, cols))
     })
     if (parts.length > 0) this.runJob(parts, np, glu)
     ws.forEach((w, j) => {
@@ -308,7 +310,7 @@ class FastMatmul implements Matmul {
   }
 
   private runJob(parts: readonly MatmulPart[], np: number, glu: boolean): MatmulPart[] {
-    writeMatmulJob(this.pool.job, parts, np, SCRATCH_PER_THREAD, glu)
+    writeMatmulJob(this.pool.job, parts, np, 2 * SCRATCH_PER_THREAD, glu)
     this.pool.run()
     return []
   }

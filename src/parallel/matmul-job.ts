@@ -29,10 +29,13 @@ export function writeMatmulJob(job: Uint32Array, parts: readonly MatmulPart[], n
   if (glu && (parts.length !== 2 || parts[0].rows !== parts[1].rows || parts[0].chunkRows !== parts[1].chunkRows || parts[0].posTile !== parts[1].posTile)) {
     throw new RangeError('a gated job holds two parts with the same rows, chunk rows and position tile')
   }
+  // A gated job's second part writes half a thread's scratch past the first (thread-context.ts).
+  if (glu && parts[1].scratch !== parts[0].scratch + scratchPerThread / 2) throw new RangeError('a gated job\'s up rows go half a thread\'s scratch past its gate rows')
+  const room = glu ? scratchPerThread / 2 : scratchPerThread
   let chunks = 0
   parts.forEach((p, i) => {
-    if (!(p.chunkRows >= 1 && p.posTile >= 1 && p.chunkRows * Math.min(p.posTile, nPos) * 4 <= scratchPerThread)) {
-      throw new RangeError(`part ${i}: ${p.chunkRows} rows x ${p.posTile} positions of output do not fit ${scratchPerThread} bytes of scratch`)
+    if (!(p.chunkRows >= 1 && p.posTile >= 1 && p.chunkRows * Math.min(p.posTile, nPos) * 4 <= room)) {
+      throw new RangeError(`part ${i}: ${p.chunkRows} rows x ${p.posTile} positions of output do not fit ${room} bytes of scratch`)
     }
     const b = JOB_HEADER_WORDS + i * PART_WORDS
     job[b + P.kernel] = p.kernel

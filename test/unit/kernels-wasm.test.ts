@@ -23,6 +23,7 @@ import {
   WASM_PATH, wasmFloatKernelFor, wasmKernelFor, type WasmKernelExports,
 } from '../../src/kernels/wasm/kernels-wasm.js'
 import {columnChunks, groupRows, ROW_GROUP} from '../../src/kernels/wasm/grouped.js'
+import {swiglu} from '../../src/model/ops.js'
 import {extremeActivations, gaussian, putU16, randomQuantRows, referenceDots, setExtremeQ4K, TestHeap} from './kernels-support.js'
 
 /** Float path: |fast - reference| / sum |w x| (f32 lanes vs the reference's f64 sum). */
@@ -84,7 +85,7 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     expect(mod.Module.exports(m).map((e) => e.name).sort()).to.deep.equal([
       'attend_group', 'f16_matmul', 'f32_matmul', 'prepare_f32x', 'q4k_f32_matmul', 'q4k_lanes', 'q4k_matmul', 'q4k_matmul_g', 'q4k_matmul_l', 'q4k_matmul_l_g', 'q4k_matvec_l',
       'q4k_matvec_l_g', 'q4k_matvec_y', 'q4k_matvec_y_g', 'q6k_f32_matmul', 'q6k_lanes', 'q6k_matmul', 'q6k_matmul_g', 'q6k_matmul_l', 'q6k_matmul_l_g', 'q6k_matvec_b', 'q8_0_matmul', 'quantize_q8_0x', 'quantize_q8k', 'quantize_q8kb',
-      'quantize_q8kl', 'quantize_q8kly', 'quantize_q8kn', 'quantize_q8kx', 'quantize_q8ky',
+      'quantize_q8kl', 'quantize_q8kly', 'quantize_q8kn', 'quantize_q8kx', 'quantize_q8ky', 'swiglu',
     ])
   })
 
@@ -507,6 +508,27 @@ describe('kernels: WebAssembly SIMD vs reference', function () {
     const out = alloc(4 * specials.length)
     k.f16_matmul(wp, 16, specials.length, arena.putFloats(new Float32Array(8).fill(1)), 1, out)
     expect([...arena.floatsAt(out, specials.length)]).to.deep.equal(want)
+  })
+
+  it('swiglu equals ops.ts swiglu bit for bit: wide and narrow values, every kind of float32 bit pattern, the clamp at 700, values near the halfway points of its rounding, lengths that are not a multiple of 4', () => {
+    const n = 40000
+    const g = gaussian(n, 120, 6), u = gaussian(n, 121, 2)
+    for (let i = 0; i < n; i += 5) g[i] *= 200 // past the clamp, and where silu is g or 0
+    const bits = new Uint32Array(g.buffer)
+    for (let i = 3; i < n; i += 97) bits[i] = Math.imul(i, 2654435761) >>> 0 // NaNs, infinities, subnormals among them
+    const specials = [0, -0, 700, -700, Math.fround(700.0001), Math.fround(-700.0001), Infinity, -Infinity, NaN, 1e-40, -1e-40, 88.72, -88.72, -103.9]
+    const halfway = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 9.5].map((k) => Math.fround(k * Math.LN2)) // -g * log2 e near k + 0.5
+    ;[...specials, ...halfway].forEach((v, i) => (g[i] = v))
+    const gp = arena.putFloats(g, 4), up = arena.putFloats(u, 8)
+    for (const len of [n, 4001, 3, 1]) {
+      const want = g.slice(0, len)
+      swiglu(want, u, len)
+      heap.set(new Uint8Array(g.buffer, 0, 4 * len), gp)
+      k.swiglu(gp, up, len)
+      const got = arena.floatsAt(gp, len)
+      const bad = [...got.keys()].find((i) => !Object.is(got[i], want[i]))
+      expect(bad, bad === undefined ? '' : `${len} values: at ${bad}, silu(${g[bad]}) * ${u[bad]} = ${got[bad]}, ops.ts gives ${want[bad]}`).to.equal(undefined)
+    }
   })
 
   it('has no fast path for BF16 or Q5_K (reference kernels cover them), no float path for Q8_0', () => {

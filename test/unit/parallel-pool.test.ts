@@ -95,12 +95,12 @@ describe('parallel: ComputePool matrix jobs', () => {
   const q8 = quantMatrix(GGMLType.Q8_0, 31, 3)
   const f32 = f32Matrix(50, 4)
 
-  /** A part writing matrix m's output at float `dst` of the output buffer. */
-  function part(m: Matrix, dst: number, chunkRows: number, posTile: number): MatmulPart {
+  /** A part writing matrix m's output at float `dst` of the output buffer (its kernel output `scratchAt` bytes into each thread's scratch). */
+  function part(m: Matrix, dst: number, chunkRows: number, posTile: number, scratchAt = 0): MatmulPart {
     const [actPtr, actStride] = m.type === GGMLType.Q8_0 ? [act0, q80x.activationBytes(COLS)]
       : m.type === GGMLType.F32 ? [xPtr, COLS * 4] : [actK, q8kx.activationBytes(COLS)]
     return {kernel: m.type, memory: 0, wPtr: m.wPtr, rowBytes: m.rowBytes, rows: m.rows, actPtr, actStride, dstBuffer: 0, dstOffset: dst,
-      chunkRows, scratch, posTile}
+      chunkRows, scratch: scratch + scratchAt, posTile}
   }
 
   for (const threads of [1, 2, 3]) {
@@ -130,13 +130,13 @@ describe('parallel: ComputePool matrix jobs', () => {
         })
       }
 
-      it('a gated job (gate, up) writes swiglu(gate, up) into gate\'s output, chunk by chunk, and leaves up\'s untouched', () => {
+      it('a gated job (gate, up) writes swiglu(gate, up) into gate\'s output, chunk by chunk (the kernels\' swiglu, as ops.ts\'s bit for bit), and leaves up\'s untouched', () => {
         const up = quantMatrix(GGMLType.Q4_K, 77, 9)
         const want = q4.expected.slice()
         swiglu(want, up.expected.slice(), want.length)
         for (const [chunkRows, posTile] of [[7, 2], [64, 5]]) {
           outF.fill(NaN)
-          const chunks = writeMatmulJob(pool.job, [part(q4, 0, chunkRows, posTile), part(up, q4.rows * NPOS, chunkRows, posTile)], NPOS, SCRATCH, true)
+          const chunks = writeMatmulJob(pool.job, [part(q4, 0, chunkRows, posTile), part(up, q4.rows * NPOS, chunkRows, posTile, SCRATCH / 2)], NPOS, SCRATCH, true)
           expect(chunks).to.equal(Math.ceil(q4.rows / chunkRows))
           pool.run()
           const got = outF.subarray(0, q4.rows * NPOS)
@@ -174,6 +174,8 @@ describe('parallel: ComputePool matrix jobs', () => {
     expect(() => writeMatmulJob(job, Array.from({length: 5}, () => part(q4, 0, 4, 1)), NPOS, SCRATCH)).to.throw(RangeError)
     expect(() => writeMatmulJob(job, [part(q4, 0, 4, 1), part(q6, 0, 4, 1)], NPOS, SCRATCH, true)).to.throw(RangeError, /gated job/)
     expect(() => writeMatmulJob(job, [part(q4, 0, 4, 1)], NPOS, SCRATCH, true)).to.throw(RangeError, /gated job/)
+    expect(() => writeMatmulJob(job, [part(q4, 0, 4, 1), part(q4, 0, 4, 1)], NPOS, SCRATCH, true)).to.throw(RangeError, /half a thread's scratch/)
+    expect(() => writeMatmulJob(job, [part(q4, 0, 110, 5), part(q4, 0, 110, 5, SCRATCH / 2)], NPOS, SCRATCH, true)).to.throw(RangeError, /do not fit 2048 bytes/)
   })
 
   it('segments cut the chunks into contiguous runs, one per thread, covering all of them', () => {

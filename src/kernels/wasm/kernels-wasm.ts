@@ -53,6 +53,7 @@
  *   q4k_f32_matmul(...), q6k_f32_matmul(...)  the float path of Q4_K / Q6_K (within 1e-5 of
  *                                      dotRowQ4K / dotRowQ6K), for an engine mode without 8-bit
  *                                      activations
+ *   swiglu(g, u, n)                    f32 g[i] = silu(g[i]) * u[i] (as ops.ts swiglu, bit for bit)
  *   attend_group(q, keys, ks, values, vs, out, att, len, headDim, headDimV, group, scale)
  *                                      one position's attention for one kv head and its query heads
  *                                      (assembly/attention.ts; f32, within 1e-6 of attendGroup's float64)
@@ -134,6 +135,8 @@ export interface WasmKernelExports {
   readonly prepare_f32x: QuantizeFn
   readonly q4k_f32_matmul: MatmulFn
   readonly q6k_f32_matmul: MatmulFn
+  /** assembly/swiglu.ts: f32 g[i] = silu(g[i]) * u[i] for i < n (byte offsets), as src/model/ops.ts swiglu bit for bit. */
+  readonly swiglu: (g: number, u: number, n: number) => void
   /** assembly/attention.ts: one position's attention for one kv head and its query heads (byte pointers; see there). */
   readonly attend_group: (q: number, keys: number, ks: number, values: number, vs: number, out: number, att: number,
     len: number, headDim: number, headDimV: number, group: number, scale: number) => void
