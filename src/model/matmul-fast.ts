@@ -68,6 +68,12 @@ const ACT_TILE_BYTES = 384 * 1024
  * against 14.6-14.9 GB/s and Q6_K 18.3 against 17.0-17.6 (scripts/bench-kernels.mjs, Zen 4).
  */
 const SWEEP_POSITIONS = 16
+/**
+ * Share of a thread's rows of one position's product in its lead chunk (blocks()): one long kernel
+ * call streams faster than many short ones (one thread, Q4_K 4096 columns from memory: 128-row
+ * calls 11.5 GB/s, 455-row 12.6, one call 13.0), and the rest in ordinary chunks lets the threads end together.
+ */
+const LEAD_SHARE = 0.75
 /** Bytes of kernel output scratch per thread per region for one part of a job (a gated job's two parts take two). */
 const SCRATCH_PER_THREAD = 64 * 1024
 
@@ -271,6 +277,7 @@ class FastMatmul implements Matmul {
     const prepared = new Map<string, number>() // `${region}:${format}` -> activation pointer
     const copied = new Set<number>()
     let parts: MatmulPart[] = []
+    const blocks = this.blocks(ws, np)
     ws.forEach((w, j) => {
       const kernel = this.kernel(w, np)
       if (!kernel) return
@@ -287,11 +294,11 @@ class FastMatmul implements Matmul {
         actPtr = kernel.prepare(main.kernelsOf(region), sc.xin, cols, np, sc.act.get(format) ?? sc.xin)
         prepared.set(key, actPtr)
       }
-      if (parts.length === MAX_PARTS) parts = this.runJob(parts, np, false)
+      if (parts.length === MAX_PARTS) parts = this.runJob(parts, np, false, blocks)
       const scratch = sc.out + (glu && j === 1 ? SCRATCH_PER_THREAD : 0) // a gated job's up rows: the second half of each thread's scratch
-      parts.push(this.part(w, kernel, region, actPtr, scratch, outs[j].byteOffset / 4 + p0 * w.rows, np, cols))
+      parts.push(this.part(w, kernel, region, actPtr, scratch, outs[j].byteOffset / 4 + p0 * w.rows, np, cols, blocks))
     })
-    if (parts.length > 0) this.runJob(parts, np, glu)
+    if (parts.length > 0) this.runJob(parts, np, glu, blocks)
     ws.forEach((w, j) => {
       if (wasmKernelFor(w.type)) return
       matmulRows(w, x.subarray(p0 * cols), outs[j].subarray(p0 * w.rows), np, 0, w.rows, this.refRow)
@@ -309,26 +316,44 @@ class FastMatmul implements Matmul {
     return wasmKernelFor(w.type, {cols: w.cols, nPos: np}, {byteMinCols: this.byteMinCols, grouped: this.grouped.has(w), relaxed: this.relaxed, lanes})
   }
 
-  private runJob(parts: readonly MatmulPart[], np: number, glu: boolean): MatmulPart[] {
-    writeMatmulJob(this.pool.job, parts, np, 2 * SCRATCH_PER_THREAD, glu)
+  private runJob(parts: readonly MatmulPart[], np: number, glu: boolean, blocks: number): MatmulPart[] {
+    writeMatmulJob(this.pool.job, parts, np, 2 * SCRATCH_PER_THREAD, glu, blocks)
     this.pool.run()
     return []
   }
 
   /** One matrix of a job, with its chunk and tile sizes. */
-  private part(w: WeightTensor, kernel: WasmTypeKernel, region: number, actPtr: number, scratch: number, dstOffset: number, np: number, cols: number): MatmulPart {
+  /**
+   * Blocks of one position's job: each thread's share of every part's rows (its segment of the
+   * chunks) opens with one lead chunk, most of the share in one kernel call, and ends in chunks of
+   * the usual size for the threads to even out with (threads x more blocks where a lead chunk would
+   * not fit the scratch). One block for batches.
+   */
+  private blocks(ws: readonly WeightTensor[], np: number): number {
+    const t = this.pool.threads
+    if (np !== 1 || t === 1) return 1
+    const most = Math.max(...ws.map((w) => w.rows))
+    return t * Math.max(1, Math.ceil((most * LEAD_SHARE) / t / (SCRATCH_PER_THREAD / 4)))
+  }
+
+  private part(w: WeightTensor, kernel: WasmTypeKernel, region: number, actPtr: number, scratch: number, dstOffset: number, np: number, cols: number, blocks: number): MatmulPart {
     const actStride = kernel.activationBytes(cols) || cols * 4
     const one = np === 1
     const perThread = one ? 4 * CHUNKS_PER_THREAD : CHUNKS_PER_THREAD
+    const g = this.grouped.has(w) ? ROW_GROUP : 1 // a grouped kernel call covers whole groups
     let chunkRows = Math.max(1, Math.min(Math.round((one ? CHUNK_BYTES_ONE : CHUNK_BYTES) / w.rowBytes), Math.ceil(w.rows / (perThread * this.pool.threads)), SCRATCH_PER_THREAD / 4))
-    if (this.grouped.has(w)) chunkRows = Math.ceil(chunkRows / ROW_GROUP) * ROW_GROUP // a kernel call covers whole groups
+    chunkRows = Math.ceil(chunkRows / g) * g
     // A grouped matrix is swept one column chunk at a time: a position's activations in use are the chunk's.
     const liveStride = this.grouped.has(w) ? Math.min(actStride, CHUNK_BLOCKS * kernel.activationBytes(256)) : actStride
     const fit = Math.min(Math.floor(SCRATCH_PER_THREAD / (4 * chunkRows)), Math.floor(ACT_TILE_BYTES / liveStride))
     const posTile = Math.max(1, np <= fit ? np : fit >= SWEEP_POSITIONS ? fit - (fit % SWEEP_POSITIONS) : fit)
+    const blockRows = Math.ceil(w.rows / blocks / g) * g
+    const tail = Math.max(1, Math.round((blockRows * (1 - LEAD_SHARE)) / chunkRows)) * chunkRows
+    const leadRows = blocks > 1 && blockRows - tail >= 2 * chunkRows ? Math.min(blockRows - tail, Math.floor(SCRATCH_PER_THREAD / 4 / g) * g) : 0
     return {kernel: kernel.id, memory: region, wPtr: w.slice.offset, rowBytes: w.rowBytes, rows: w.rows, actPtr, actStride,
-      dstBuffer: 0, dstOffset, chunkRows, scratch, posTile}
+      dstBuffer: 0, dstOffset, chunkRows, scratch, posTile, leadRows, blockRows}
   }
+
 
   private regionScratch(s: ArenaSlice): RegionScratch {
     const sc = this.scratch.get(s.region)

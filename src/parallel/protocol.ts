@@ -25,7 +25,11 @@
  * (Q, K and V of a block read the same normed activations; gate and up too), cut into chunks of
  * rows. Chunks: the job's chunks 0..C-1 are cut into one contiguous segment per thread
  * ([floor(t C / T), floor((t+1) C / T))); thread t takes its own segment's chunks in order through
- * counter NEXT + t (Atomics.add), then steals from the other threads' counters. Each thread thus
+ * counter NEXT + t (Atomics.add), then steals from the other threads' counters. Each part's rows
+ * are cut into B blocks (word 7; B = T for one position, each thread's segment then one block of
+ * every part, 1 for a batch): chunk c is chunk c mod (C / B) of block floor(c B / C), the parts'
+ * chunks of a block one after another (firstChunk); a block is a lead chunk (leadRows; one long kernel
+ * call) then chunks of chunkRows, short ones last for the threads to end together. Each thread thus
  * streams through contiguous memory (hardware prefetchers lose time at every jump), and a thread
  * slowed down by another process on the machine simply ends up with fewer chunks.
  *   0 kind             JOB_MATMUL
@@ -37,6 +41,7 @@
  *   6 glu              1: a gated pair (JOB_MATMUL, parts 0 and 1 alike in rows and chunks: gate and
  *                      up): chunk c is the same rows of both, written as silu(gate) * up into part
  *                      0's destination (part 1's is not written); 0: every part on its own
+ *   7 blocks           B (1..): the blocks each part's rows are cut into
  *   then, for JOB_MATMUL, per part i, PART_WORDS words at 8 + i * PART_WORDS:
  *   0 kernel      WasmTypeKernel.id: selects the WebAssembly kernel (weight type and activation layout)
  *   1 memory      index of the WebAssembly memory holding weights, activations and scratch
@@ -48,9 +53,11 @@
  *   7 dstBuffer   index into WorkerInit.buffers of the float32 output
  *   8 dstOffset   float index of out[0][0] there
  *   9 chunkRows   rows per chunk
- *   10 firstChunk index of this part's first chunk in the job
+ *   10 firstChunk index of this part's first chunk in a block's run of chunks
  *   11 scratch    byte offset of thread 0's output scratch in `memory` (thread t: + t * scratchPerThread)
  *   12 posTile    positions per kernel call (so a tile of activations stays in L2 across rows)
+ *   13 leadRows   rows of each block's first chunk (0: every chunk chunkRows)
+ *   14 blockRows  rows of a block (block b: rows b * blockRows .. min(rows, (b + 1) * blockRows))
  *   or, for JOB_ATTENTION (one layer's attention, src/model/attention.ts; chunk c is batch position
  *   floor(c / kvHeads) and kv head c % kvHeads with its group of query heads), from word 8:
  *   0 pos0        absolute position of batch position 0
@@ -79,7 +86,7 @@ export const JOB_MATMUL = 1
 export const JOB_ATTENTION = 2
 export const MAX_PARTS = 4
 export const JOB_HEADER_WORDS = 8
-export const PART_WORDS = 13
+export const PART_WORDS = 15
 export const JOB_WORDS = JOB_HEADER_WORDS + MAX_PARTS * PART_WORDS
 
 export const MAX_THREADS = 64
@@ -89,11 +96,11 @@ export const ERR_TEXT_BYTES = 1024
 export const CONTROL_BYTES = ERR_TEXT + ERR_TEXT_BYTES
 
 /** Job header fields (word offsets within the job). */
-export const J = {kind: 0, nPos: 1, nParts: 2, totalChunks: 3, scratchPerThread: 4, threads: 5, glu: 6} as const
+export const J = {kind: 0, nPos: 1, nParts: 2, totalChunks: 3, scratchPerThread: 4, threads: 5, glu: 6, blocks: 7} as const
 /** Part fields (word offsets within a part). */
 export const P = {
   kernel: 0, memory: 1, wPtr: 2, rowBytes: 3, rows: 4, actPtr: 5, actStride: 6,
-  dstBuffer: 7, dstOffset: 8, chunkRows: 9, firstChunk: 10, scratch: 11, posTile: 12,
+  dstBuffer: 7, dstOffset: 8, chunkRows: 9, firstChunk: 10, scratch: 11, posTile: 12, leadRows: 13, blockRows: 14,
 } as const
 
 /** Attention fields (word offsets within the job). */

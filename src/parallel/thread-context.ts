@@ -88,7 +88,8 @@ export class ThreadContext {
   }
 
   /**
-   * Chunk c: rows [r0, r1) of one part, for every position, a tile of positions per kernel call.
+   * Chunk c: rows [r0, r1) of one part (protocol.ts: which block, part and rows), for every
+   * position, a tile of positions per kernel call.
    * The kernel writes (np, r1 - r0) floats to this thread's scratch; each position's run of rows
    * is then copied to out[(p0 + p) * rows + r0 ..] in the destination buffer. In a gated job the
    * chunk is those rows of gate and of up, each into its own scratch (up's half a thread's scratch
@@ -97,25 +98,34 @@ export class ThreadContext {
    */
   private matmulChunk(c: number): void {
     const job = this.job
+    const perBlock = job[J.totalChunks] / job[J.blocks]
+    const block = Math.floor(c / perBlock)
+    const k = c - block * perBlock
     if (job[J.glu] !== 0) {
-      this.partRows(JOB_HEADER_WORDS, c, JOB_HEADER_WORDS + PART_WORDS)
+      this.partRows(JOB_HEADER_WORDS, block, k, JOB_HEADER_WORDS + PART_WORDS)
       return
     }
     const nParts = job[J.nParts]
     let base = JOB_HEADER_WORDS
-    for (let i = 1; i < nParts && c >= job[JOB_HEADER_WORDS + i * PART_WORDS + P.firstChunk]; i++) base = JOB_HEADER_WORDS + i * PART_WORDS
-    this.partRows(base, c - job[base + P.firstChunk], 0)
+    for (let i = 1; i < nParts && k >= job[JOB_HEADER_WORDS + i * PART_WORDS + P.firstChunk]; i++) base = JOB_HEADER_WORDS + i * PART_WORDS
+    this.partRows(base, block, k - job[base + P.firstChunk], 0)
   }
 
-  /** Chunk k of the part at word `base`; with `up` (the word of a gated job's second part), of both, combined (see matmulChunk). */
-  private partRows(base: number, k: number, up: number): void {
+  /**
+   * Chunk k of block `block` of the part at word `base` (protocol.ts: a lead chunk, then chunks of
+   * chunkRows); with `up` (the word of a gated job's second part), of both, combined (see matmulChunk).
+   */
+  private partRows(base: number, block: number, k: number, up: number): void {
     const job = this.job
     const mem = job[base + P.memory]
     const rows = job[base + P.rows]
     const rowBytes = job[base + P.rowBytes]
     const chunkRows = job[base + P.chunkRows]
-    const r0 = k * chunkRows
-    const nr = Math.min(rows, r0 + chunkRows) - r0
+    const lead = job[base + P.leadRows]
+    const start = block * job[base + P.blockRows]
+    const r0 = start + (lead === 0 ? k * chunkRows : k === 0 ? 0 : lead + (k - 1) * chunkRows)
+    const nr = Math.min(rows, start + job[base + P.blockRows], r0 + (lead !== 0 && k === 0 ? lead : chunkRows)) - r0
+    if (nr <= 0) return // a chunk past the end of the last block, which may be shorter
     const nPos = job[J.nPos]
     const tile = job[base + P.posTile]
     const actStride = job[base + P.actStride]

@@ -146,6 +146,29 @@ describe('parallel: ComputePool matrix jobs', () => {
         }
       })
 
+      it('one position in blocks (each thread\'s share: a lead chunk, then short chunks, past a last block that ends early) equals the reference bit for bit, one part, three and gated', () => {
+        const x1 = (m: Matrix): Float32Array => m.expected.subarray(0, m.rows) // position 0
+        for (const [blocks, lead, chunkRows] of [[threads, 20, 3], [2 * threads, 9, 2], [3, 13, 7], [threads, 0, 5]]) {
+          const what = `${blocks} blocks, lead ${lead}, chunks of ${chunkRows}`
+          const mats = [q4, q6, q8]
+          let at = 0
+          const offsets = mats.map((m) => (at += m.rows) - m.rows)
+          outF.fill(NaN)
+          const parts = mats.map((m, i) => ({...part(m, offsets[i], chunkRows, 1), leadRows: Math.min(lead, Math.ceil(m.rows / blocks))}))
+          const chunks = writeMatmulJob(pool.job, parts, 1, SCRATCH, false, blocks)
+          expect(chunks % blocks, what).to.equal(0)
+          pool.run()
+          mats.forEach((m, i) => expect([...outF.subarray(offsets[i], offsets[i] + m.rows)], `${what}: ${GGMLType[m.type]}`).to.deep.equal([...x1(m)]))
+          const up = quantMatrix(GGMLType.Q4_K, 77, 9)
+          const want = x1(q4).slice()
+          swiglu(want, x1(up).slice(), want.length)
+          outF.fill(NaN)
+          writeMatmulJob(pool.job, [{...part(q4, 0, chunkRows, 1), leadRows: lead}, {...part(up, q4.rows, chunkRows, 1, SCRATCH / 2), leadRows: lead}], 1, SCRATCH, true, blocks)
+          pool.run()
+          expect([...outF.subarray(0, q4.rows)], `${what}: gated`).to.deep.equal([...want])
+        }
+      })
+
       it('one position (decoding) writes only its row range', () => {
         outF.fill(-1)
         writeMatmulJob(pool.job, [part(q4, 3, 5, 1)], 1, SCRATCH)
@@ -176,6 +199,10 @@ describe('parallel: ComputePool matrix jobs', () => {
     expect(() => writeMatmulJob(job, [part(q4, 0, 4, 1)], NPOS, SCRATCH, true)).to.throw(RangeError, /gated job/)
     expect(() => writeMatmulJob(job, [part(q4, 0, 4, 1), part(q4, 0, 4, 1)], NPOS, SCRATCH, true)).to.throw(RangeError, /half a thread's scratch/)
     expect(() => writeMatmulJob(job, [part(q4, 0, 110, 5), part(q4, 0, 110, 5, SCRATCH / 2)], NPOS, SCRATCH, true)).to.throw(RangeError, /do not fit 2048 bytes/)
+    expect(() => writeMatmulJob(job, [{...part(q4, 0, 4, 1), rows: 2000, leadRows: 1100}], 1, SCRATCH, false, 1)).to.throw(RangeError, /1100 rows x 1 positions of output do not fit 4096 bytes/)
+    expect(() => writeMatmulJob(job, [{...part(q4, 0, 4, 1), leadRows: 40}], 1, SCRATCH, false, 2)).to.throw(RangeError, /2 blocks of 39 rows \(a lead chunk of 40\) for 77 rows/)
+    expect(() => writeMatmulJob(job, [{...part(q4, 0, 4, 1), blockRows: 30}], 1, SCRATCH, false, 2)).to.throw(RangeError, /2 blocks of 30 rows/)
+    expect(() => writeMatmulJob(job, [{...part(q4, 0, 4, 1), leadRows: 8}, part(q4, 0, 4, 1, SCRATCH / 2)], 1, SCRATCH, true, 2)).to.throw(RangeError, /gated job/)
   })
 
   it('segments cut the chunks into contiguous runs, one per thread, covering all of them', () => {
