@@ -24,8 +24,10 @@
  * position of Q4_K; short contiguous column chunks), in chunks of whole row groups. On the base
  * build, Q4_K matrices with finite scales (all but broken files) are put in lane order
  * (assembly/q4_k_lanes.ts; weight-layouts.ts) and read Q8KL activations, Q8KLY for one position,
- * instead of Q8KX / Q8KY; Q6_K matrices too (q6_k_lanes.ts), on the same Q8KX. Gate and up run as one gated
- * job (glu): a chunk's rows of both, combined by SwiGLU on the thread that made them.
+ * instead of Q8KX / Q8KY; Q6_K matrices too (q6_k_lanes.ts), on the same Q8KX. Gate and up run as
+ * one gated job (glu): a chunk's rows of both, combined by the kernels' SwiGLU on the thread that
+ * made them. One position's jobs go in blocks (parallel/protocol.ts): each thread's share of a
+ * matrix opens with one long lead chunk and ends in short chunks, for the threads to end together.
  *
  * Weight types without a WebAssembly kernel (BF16, Q5_K) run the reference rows on the calling thread.
  * A layer's attention runs on the f32 SIMD kernel (assembly/attention.ts) when the run state lies in
