@@ -1,10 +1,10 @@
 /**
  * The in-place rearrangements of the weights that the fast kernels read (src/model/matmul-fast.ts):
- * the grouped layout of wide matrices (kernels/wasm/grouped.ts) and the lane order of Q4_K and Q6_K
- * (assembly/q4_k_lanes.ts, q6_k_lanes.ts). Both happen once, after loading, where the weights lie in the arena;
- * the WeakSets remember what was done, so a second FastMatmul over the same weights (bench's other
- * thread counts) finds it done. The token embedding is left alone: with a tied output its rows are
- * also looked up one by one by the reference dequantizer.
+ * the grouped layout of wide matrices (kernels/wasm/grouped.ts) and the lane order of Q4_K and
+ * Q6_K (assembly/q4_k_lanes.ts, q6_k_lanes.ts). Both happen once, after loading, where the weights
+ * lie in the arena; the WeakSets remember what was done, so a second FastMatmul over the same
+ * weights (bench's other thread counts) finds it done. The token embedding is left alone: with a
+ * tied output its rows are also looked up one by one by the reference dequantizer.
  */
 import {GGMLType} from '../gguf/ggml-types.js'
 import {groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
@@ -46,11 +46,11 @@ export function laneOrderMatrices(w: ModelWeights, mats: readonly WeightTensor[]
 
 /**
  * Puts the Q4_K or Q6_K matrix m into lane order or file order, if it is not already, with k (an
- * instance over the memory m lies in); returns whether m is now in the order asked for. A Q4_K matrix
- * with an infinite or NaN d or dmin cannot go into lane order (the lane kernels widen them exactly only when
- * finite, assembly/q4_k_lanes.ts finiteHalves): it stays in file order, where the kernels carry the
- * inf into the products as the reference does, and false comes back. A FastMatmul calls this for
- * all of them when it is made, and again before each product, so that fast kernels of both builds
+ * instance over the memory m lies in); returns whether m is now in the order asked for. A Q4_K
+ * matrix with an infinite or NaN d or dmin cannot go into lane order (the lane kernels widen them
+ * exactly only when finite, assembly/q4_k_lanes.ts finiteHalves): it stays in file order, where
+ * the kernels carry the inf into the products as the reference does, and false comes back. A
+ * FastMatmul calls this for all of them when it is made, and again before each product, so that fast kernels of both builds
  * made over the same weights (tests do) each find the order they read; in use there is one kind per
  * loaded model, and the second call finds the order already right.
  */
