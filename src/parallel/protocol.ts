@@ -26,10 +26,11 @@
  * rows. Chunks: the job's chunks 0..C-1 are cut into one contiguous segment per thread
  * ([floor(t C / T), floor((t+1) C / T))); thread t takes its own segment's chunks in order through
  * counter NEXT + t (Atomics.add), then steals from the other threads' counters. Each part's rows
- * are cut into B blocks (word 7; B = T for one position, each thread's segment then one block of
- * every part, 1 for a batch): chunk c is chunk c mod (C / B) of block floor(c B / C), the parts'
- * chunks of a block one after another (firstChunk); a block is a lead chunk (leadRows; one long kernel
- * call) then chunks of chunkRows, short ones last for the threads to end together. Each thread thus
+ * are cut into B blocks (word 7; B = T for one position on a warm pool, each thread's segment then
+ * one block of every part; 1 for a batch or after a pause): chunk c is chunk c mod (C / B) of block
+ * floor(c B / C), the parts' chunks of a block one after another (firstChunk); a block is a lead
+ * chunk (leadRows; one long kernel call) then chunks of chunkRows, short ones last for the threads
+ * to end together. Each thread thus
  * streams through contiguous memory (hardware prefetchers lose time at every jump), and a thread
  * slowed down by another process on the machine simply ends up with fewer chunks.
  *   0 kind             JOB_MATMUL

@@ -113,6 +113,14 @@ describe('parallel: ComputePool matrix jobs', () => {
 
       it('has the threads it was asked for', () => expect(pool.threads).to.equal(threads))
 
+      it('is warm right after a job and cold after a pause of 10 ms (matmul-fast.ts cuts one position into blocks only when warm)', () => {
+        writeMatmulJob(pool.job, [part(q4, 0, 8, 1)], 1, SCRATCH)
+        pool.run()
+        expect(pool.warm).to.equal(true)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+        expect(pool.warm).to.equal(false)
+      })
+
       for (const [label, chunkRows, posTile] of [['7-row chunks, 2-position tiles', 7, 2], ['1-row chunks, 5-position tiles', 1, 5], ['64-row chunks, 1-position tiles', 64, 1]] as const) {
         it(`Q4_K + Q6_K + Q8_0 + F32 in one job (${label}): every output equals the reference bit for bit`, () => {
           const mats = [q4, q6, q8, f32]
