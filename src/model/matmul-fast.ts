@@ -308,8 +308,8 @@ class FastMatmul implements Matmul {
   }
 
   /**
-   * The fast kernel of w for np positions (undefined: w's type has none). A Q4_K or Q6_K matrix is first
-   * put in the order this Matmul's kernels read, should fast kernels of the other build have
+   * The fast kernel of w for np positions (undefined: w's type has none). A Q4_K or Q6_K matrix is
+   * first put in the order this Matmul's kernels read, should fast kernels of the other build have
    * reordered it since (weight-layouts.ts setLaneOrder; a no-op otherwise).
    */
   private kernel(w: WeightTensor, np: number): WasmTypeKernel | undefined {
@@ -324,14 +324,14 @@ class FastMatmul implements Matmul {
     return []
   }
 
-  /** One matrix of a job, with its chunk and tile sizes. */
   /**
    * Blocks of one position's job: each thread's share of every part's rows (its segment of the
    * chunks) opens with one lead chunk, most of the share in one kernel call, and ends in chunks of
    * the usual size for the threads to even out with (threads x more blocks where a lead chunk would
-   * not fit the scratch). One block for batches, and after a pause, when the workers sleep: one that
-   * wakes late would find its lead chunk taken by the main thread (7B, 2 threads, products 20 ms
-   * apart: gate and up 3056 µs, ffn_down 2763, against 2725 and 2018 back to back).
+   * not fit the scratch). One block for batches, and after a pause (ComputePool.warm), when the
+   * workers sleep: one that wakes late would find its lead chunk taken by the main thread (7B, 2
+   * threads, products 20 ms apart: gate and up 3056 µs and ffn_down 2763 in blocks, 2897-2939 and
+   * 2198-2209 in even chunks).
    */
   private blocks(ws: readonly WeightTensor[], np: number): number {
     const t = this.pool.threads
@@ -340,6 +340,7 @@ class FastMatmul implements Matmul {
     return t * Math.max(1, Math.ceil((most * LEAD_SHARE) / t / (SCRATCH_PER_THREAD / 4)))
   }
 
+  /** One matrix of a job, with its chunk, tile and block sizes. */
   private part(w: WeightTensor, kernel: WasmTypeKernel, region: number, actPtr: number, scratch: number, dstOffset: number, np: number, cols: number, blocks: number): MatmulPart {
     const actStride = kernel.activationBytes(cols) || cols * 4
     const one = np === 1
@@ -357,7 +358,6 @@ class FastMatmul implements Matmul {
     return {kernel: kernel.id, memory: region, wPtr: w.slice.offset, rowBytes: w.rowBytes, rows: w.rows, actPtr, actStride,
       dstBuffer: 0, dstOffset, chunkRows, scratch, posTile, leadRows, blockRows}
   }
-
 
   private regionScratch(s: ArenaSlice): RegionScratch {
     const sc = this.scratch.get(s.region)

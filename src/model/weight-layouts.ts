@@ -7,6 +7,8 @@
  * tied output its rows are also looked up one by one by the reference dequantizer.
  */
 import {GGMLType} from '../gguf/ggml-types.js'
+import {Q4_K_BLOCK_BYTES} from '../kernels/q4_k.js'
+import {Q6_K_BLOCK_BYTES} from '../kernels/q6_k.js'
 import {groupRows, isGrouped, ROW_GROUP} from '../kernels/wasm/grouped.js'
 import type {WasmKernelExports} from '../kernels/wasm/kernels-wasm.js'
 import type {ModelWeights, WeightTensor} from './weights.js'
@@ -50,16 +52,16 @@ export function laneOrderMatrices(w: ModelWeights, mats: readonly WeightTensor[]
  * matrix with an infinite or NaN d or dmin cannot go into lane order (the lane kernels widen them
  * exactly only when finite, assembly/q4_k_lanes.ts finiteHalves): it stays in file order, where
  * the kernels carry the inf into the products as the reference does, and false comes back. A
- * FastMatmul calls this for all of them when it is made, and again before each product, so that fast kernels of both builds
- * made over the same weights (tests do) each find the order they read; in use there is one kind per
- * loaded model, and the second call finds the order already right.
+ * FastMatmul calls this for all of them when it is made, and again before each product, so that
+ * fast kernels of both builds made over the same weights (tests do) each find the order they read;
+ * in use there is one kind per loaded model, and the second call finds the order already right.
  */
 export function setLaneOrder(m: WeightTensor, lanes: boolean, k: WasmKernelExports): boolean {
   if (inLaneOrder.has(m) === lanes) return true
   if (lanes && fileOrderOnly.has(m)) return false
   const bytes = m.rows * m.rowBytes
-  const nonFinite = m.type === GGMLType.Q6_K ? (k.q6k_lanes(m.slice.offset, bytes / 210, !lanes), -1) : k.q4k_lanes(m.slice.offset, bytes / 144, !lanes)
-  if (nonFinite >= 0) {
+  if (m.type === GGMLType.Q6_K) k.q6k_lanes(m.slice.offset, bytes / Q6_K_BLOCK_BYTES, !lanes) // every Q6_K block goes both ways
+  else if (k.q4k_lanes(m.slice.offset, bytes / Q4_K_BLOCK_BYTES, !lanes) >= 0) {
     fileOrderOnly.add(m)
     return false
   }

@@ -30,9 +30,9 @@
  * one block of every part; 1 for a batch or after a pause): chunk c is chunk c mod (C / B) of block
  * floor(c B / C), the parts' chunks of a block one after another (firstChunk); a block is a lead
  * chunk (leadRows; one long kernel call) then chunks of chunkRows, short ones last for the threads
- * to end together. Each thread thus
- * streams through contiguous memory (hardware prefetchers lose time at every jump), and a thread
- * slowed down by another process on the machine simply ends up with fewer chunks.
+ * to end together. Each thread thus streams through contiguous memory (hardware prefetchers lose
+ * time at every jump), and a thread slowed down by another process on the machine simply ends up
+ * with fewer chunks.
  *   0 kind             JOB_MATMUL
  *   1 nPos             positions in the batch (activation vectors)
  *   2 nParts           matrices in the job (<= MAX_PARTS)
